@@ -1,0 +1,18 @@
+# Quick start: `make demo` (train + evaluate DaViT-T on generated data) and `make test` (the whole suite).
+# Both create or reuse .venv with the pinned stack (tools/setup_env.sh; the first run builds mmcv, 10-15 min).
+PYTHON := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test clean-venv
+
+venv:
+	bash tools/setup_env.sh
+
+demo: venv
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PYTHON) tools/demo.py
+
+test: venv
+	$(PYTHON) -m pytest tests $(PYTEST_ARGS)
+
+clean-venv:
+	rm -rf .venv

@@ -1,0 +1,6 @@
+"""Key mappings from published checkpoint layouts to mmattn's; pure functions on state dicts."""
+from .davit import convert_davit
+from .dilateformer import convert_dilateformer
+from .utils import ConversionError
+
+__all__ = ['ConversionError', 'convert_davit', 'convert_dilateformer']

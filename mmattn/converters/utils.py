@@ -1,0 +1,63 @@
+"""Helpers shared by the per-model converters."""
+import re
+from typing import Dict, Iterable, Mapping, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+
+class ConversionError(ValueError):
+    """A checkpoint does not match the layout or the model it is converted for."""
+
+
+def rename_keys(state_dict: Mapping[str, torch.Tensor],
+                rules: Sequence[Tuple[str, str]]) -> Dict[str, torch.Tensor]:
+    """Apply the regex substitutions ``rules`` in order to every key."""
+    renamed = {}
+    for key, value in state_dict.items():
+        new_key = key
+        for pattern, replacement in rules:
+            new_key = re.sub(pattern, replacement, new_key)
+        if new_key in renamed:
+            raise ConversionError(f'Two source keys map to {new_key!r} (the second is {key!r}).')
+        renamed[new_key] = value
+    return renamed
+
+
+def strip_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
+    """Remove ``prefix`` (e.g. ``'module.'`` from DDP-saved files) where every key has it."""
+    if state_dict and all(k.startswith(prefix) for k in state_dict):
+        return {k[len(prefix):]: v for k, v in state_dict.items()}
+    return dict(state_dict)
+
+
+def _preview(names: Iterable[str], limit: int = 30) -> str:
+    names = sorted(names)
+    more = f' ... and {len(names) - limit} more' if len(names) > limit else ''
+    return ', '.join(names[:limit]) + more
+
+
+def check_against_model(converted: Mapping[str, torch.Tensor], model: nn.Module, what: str) -> None:
+    """Raise :class:`ConversionError` listing unknown, missing and mis-shaped keys versus ``model``."""
+    expected = model.state_dict()
+    unknown = set(converted) - set(expected)
+    missing = set(expected) - set(converted)
+    mismatched = [f'{k}: checkpoint {tuple(converted[k].shape)} vs model {tuple(expected[k].shape)}'
+                  for k in set(converted) & set(expected) if converted[k].shape != expected[k].shape]
+    problems = []
+    if unknown:
+        problems.append(f'{len(unknown)} unknown key(s) (no place in the model): {_preview(unknown)}')
+    if missing:
+        problems.append(f'{len(missing)} missing key(s) (the model needs them): {_preview(missing)}')
+    if mismatched:
+        problems.append(f'{len(mismatched)} shape mismatch(es): {_preview(mismatched)}')
+    if problems:
+        raise ConversionError(f'Cannot convert {what}:\n  ' + '\n  '.join(problems))
+
+
+def save_converted(state_dict: Mapping[str, torch.Tensor], path: str, meta: dict) -> None:
+    """Write an mmengine-loadable ``{'state_dict', 'meta'}`` checkpoint of contiguous tensors."""
+    import os
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tensors = {k: v.detach().contiguous().clone() for k, v in state_dict.items()}
+    torch.save({'state_dict': tensors, 'meta': dict(meta)}, path)

@@ -1,0 +1,3 @@
+from .synthetic import SHAPE_CLASSES, make_imagenet_layout
+
+__all__ = ['SHAPE_CLASSES', 'make_imagenet_layout']

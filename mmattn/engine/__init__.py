@@ -1,0 +1,3 @@
+from .optim_wrapper import CpuAmpOptimWrapper
+
+__all__ = ['CpuAmpOptimWrapper']

@@ -1,0 +1,4 @@
+from .davit import DaViT
+from .dilateformer import DilateFormer
+
+__all__ = ['DaViT', 'DilateFormer']

@@ -1,0 +1,256 @@
+"""Deformable multi-head attention of DAT (Xia et al., CVPR 2022), on channels-last maps.
+
+Per offset group, a small offset network looks at the queries and predicts one 2-D offset per key location;
+keys and values are bilinearly sampled (zero padding) from the block input at ``reference + offset``, and a
+continuous relative-position bias is bilinearly sampled from a table at the query-to-key displacement.
+
+Numerics follow the official v1 code, including its conventions that look inconsistent:
+
+* offsets are ``tanh(o) * offset_range_factor / (Hk, Wk)`` in normalised ``(y, x)`` units;
+* reference points are pixel centres normalised by the size, ``(i + 0.5) / Hk * 2 - 1``, while the sampling
+  uses ``align_corners=True``, so a zero offset does not land exactly on a pixel centre; positions are not
+  clamped (out-of-range samples read zeros);
+* the query grid of the bias uses the same pixel-centre formula at ``(H, W)``, the displacement is
+  ``(query - position) / 2`` and the table, shaped ``(heads, 2H - 1, 2W - 1)``, is sampled with
+  ``align_corners=True``; at another size the table is first resized bicubically to ``(2H - 1, 2W - 1)``, as
+  the official ``load_pretrained`` does for a model built at that size;
+* the ``head_dim ** -0.5`` scale is applied after the ``q . k`` product.
+
+On CPU the attention core is one autograd function: a fused flash-attention forward with the sampled bias as
+an additive mask, and a backward that recomputes the bias and the probabilities chunk by chunk over the
+queries, so the ``(B, heads, Nq, Nk)`` bias, logits and sampling grid are never kept between forward and
+backward. Other devices use ``F.scaled_dot_product_attention`` with the bias through autograd.
+"""
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# queries per chunk are chosen so that one chunk's bias, grid and probabilities stay near this many elements
+_CHUNK_ELEMENTS = 1 << 24
+
+
+def normalized_pixel_centers(height: int, width: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``(height, width, 2)`` grid of ``(y, x)`` pixel centres normalised as ``(i + 0.5) / size * 2 - 1``.
+
+    This is DAT v1's convention for both the reference points and the query grid of the position bias.
+    """
+    ys = (torch.arange(height, dtype=dtype, device=device) + 0.5) / height * 2 - 1
+    xs = (torch.arange(width, dtype=dtype, device=device) + 0.5) / width * 2 - 1
+    return torch.stack(torch.meshgrid(ys, xs, indexing='ij'), dim=-1)
+
+
+def resize_rpe_table(table: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """Resize a continuous bias table ``(heads, h, w)`` to ``size`` bicubically (official ``load_pretrained``)."""
+    size = tuple(int(s) for s in size)
+    if tuple(table.shape[-2:]) == size:
+        return table
+    return F.interpolate(table.unsqueeze(0), size=size, mode='bicubic').squeeze(0)
+
+
+def _bias_grid(query_half: torch.Tensor, pos_half: torch.Tensor) -> torch.Tensor:
+    """``(Bg, Nq, Nk, 2)`` grid ``query/2 - pos/2`` in ``(x, y)`` order from ``(Nq, 2)`` and ``(Bg, Nk, 2)``."""
+    return query_half[None, :, None, :] - pos_half[:, None, :, :]
+
+
+def _chunk_size(num_queries: int, num_keys: int, per_key: int) -> int:
+    return max(1, min(num_queries, _CHUNK_ELEMENTS // max(1, num_keys * per_key)))
+
+
+class _DeformableAttentionCore(torch.autograd.Function):
+    """``softmax(q k^T * scale + bias) v`` with ``bias = grid_sample(table, query/2 - pos/2)`` on CPU.
+
+    Inputs: q ``(B, h, Nq, d)``, k and v ``(B, h, Nk, d)`` (last dims contiguous), table ``(B*g, hg, Th, Tw)``,
+    pos_half ``(B*g, Nk, 2)`` (key positions / 2, ``(x, y)``), query_half ``(Nq, 2)`` (constant). Returns
+    ``(B, h, Nq, d)``. Nothing of size ``Nq * Nk`` is saved for backward.
+    """
+
+    @staticmethod
+    def forward(ctx, q, k, v, table, pos_half, query_half, scale):
+        B, h, Nq, d = q.shape
+        Nk = k.shape[2]
+        Bg, hg = table.shape[:2]
+        out = q.new_empty(B, Nq, h, d).transpose(1, 2)
+        lse = q.new_empty(B, h, Nq)
+        step = _chunk_size(Nq, Nk, 2 * h + 2 * Bg // B)
+        for s in range(0, Nq, step):
+            e = min(Nq, s + step)
+            grid = _bias_grid(query_half[s:e], pos_half)
+            bias = F.grid_sample(table, grid, mode='bilinear', padding_mode='zeros', align_corners=True)
+            bias = bias.view(B, h, e - s, Nk)
+            o, l = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
+                q[:, :, s:e], k, v, 0.0, False, attn_mask=bias, scale=scale)
+            out[:, :, s:e] = o
+            lse[:, :, s:e] = l
+            del grid, bias
+        ctx.save_for_backward(q, k, v, table, pos_half, query_half, out, lse)
+        ctx.scale = scale
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        q, k, v, table, pos_half, query_half, out, lse = ctx.saved_tensors
+        scale = ctx.scale
+        B, h, Nq, d = q.shape
+        Nk = k.shape[2]
+        Bg, hg = table.shape[:2]
+        need_q, need_k, need_v, need_table, need_pos = ctx.needs_input_grad[:5]
+        grad_out = grad_out.contiguous()
+        delta = (grad_out * out).sum(-1, keepdim=True)  # rowsum(dO * O), (B, h, Nq, 1)
+        dq = torch.empty_like(q) if need_q else None
+        dk = torch.zeros_like(k) if need_k else None
+        dv = torch.zeros_like(v) if need_v else None
+        dtable = torch.zeros_like(table) if need_table else None
+        dpos = torch.zeros_like(pos_half) if need_pos else None
+        kt, vt = k.transpose(-1, -2), v.transpose(-1, -2)
+        step = _chunk_size(Nq, Nk, 3 * h + 4 * Bg // B)
+        for s in range(0, Nq, step):
+            e = min(Nq, s + step)
+            qc, doc = q[:, :, s:e], grad_out[:, :, s:e]
+            grid = _bias_grid(query_half[s:e], pos_half)
+            probs = F.grid_sample(table, grid, mode='bilinear', padding_mode='zeros', align_corners=True)
+            probs = probs.view(B, h, e - s, Nk)
+            probs.add_(torch.matmul(qc, kt), alpha=scale).sub_(lse[:, :, s:e, None]).exp_()  # softmax, recomputed
+            if need_v:
+                dv += torch.matmul(probs.transpose(-1, -2), doc)
+            dscores = torch.matmul(doc, vt).sub_(delta[:, :, s:e]).mul_(probs)  # d logits = d bias
+            del probs
+            if need_q:
+                dq[:, :, s:e] = torch.matmul(dscores, k).mul_(scale)
+            if need_k:
+                dk.add_(torch.matmul(dscores.transpose(-1, -2), qc), alpha=scale)
+            if need_table or need_pos:
+                gt, gg = torch.ops.aten.grid_sampler_2d_backward(
+                    dscores.view(Bg, hg, e - s, Nk), table, grid, 0, 0, True, [need_table, need_pos])
+                if need_table:
+                    dtable += gt
+                if need_pos:
+                    dpos -= gg.sum(1)
+            del grid, dscores
+        return dq, dk, dv, dtable, dpos, None, None
+
+
+class DeformableAttention(nn.Module):
+    """DAT's deformable multi-head attention (``DAttentionBaseline`` of the v1 code, stride 1).
+
+    Args:
+        dim (int): Channels (queries, keys, values and output).
+        num_heads (int): Attention heads.
+        num_groups (int): Offset groups; each group of ``dim // num_groups`` channels and
+            ``num_heads // num_groups`` heads shares one set of sampling positions.
+        offset_kernel_size (int): Depthwise kernel of the offset network (official: 5 in stage 3, 3 in
+            stage 4).
+        rpe_size (Sequence[int]): ``(H, W)`` of the map the position-bias table is sized for; the table is
+            ``(num_heads, 2H - 1, 2W - 1)`` (official: the training feature map, e.g. 14x14 at 224).
+        offset_range_factor (float): Offsets are ``tanh(o) * factor / (Hk, Wk)``; a value <= 0 disables the
+            scaling and clamps positions to [-1, 1] (not used by DAT v1). Defaults to 2.
+        use_rpe (bool): Add the continuous relative-position bias. Defaults to True.
+        fused (bool): Use the fused CPU core when running on CPU. Defaults to True.
+
+    Shapes:
+        ``forward(x)``: ``(B, H, W, C) -> (B, H, W, C)``; with ``return_sampling=True`` also the sampling
+        positions and the reference points, each ``(B, num_groups, H, W, 2)`` in normalised ``(y, x)``.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 num_heads: int,
+                 num_groups: int,
+                 offset_kernel_size: int,
+                 rpe_size: Sequence[int],
+                 offset_range_factor: float = 2.,
+                 use_rpe: bool = True,
+                 fused: bool = True):
+        super().__init__()
+        if dim % num_heads or num_heads % num_groups:
+            raise ValueError(f'DeformableAttention: dim {dim} must be divisible by num_heads {num_heads}, and '
+                             f'num_heads by num_groups {num_groups}.')
+        self.dim, self.num_heads, self.num_groups = dim, num_heads, num_groups
+        self.head_dim = dim // num_heads
+        self.group_dim = dim // num_groups
+        self.scale = self.head_dim**-0.5
+        self.offset_range_factor = offset_range_factor
+        self.fused = fused
+        self.proj_q = nn.Linear(dim, dim)
+        self.proj_k = nn.Linear(dim, dim)
+        self.proj_v = nn.Linear(dim, dim)
+        self.proj_out = nn.Linear(dim, dim)
+        self.offset_net = nn.Module()
+        self.offset_net.conv = nn.Conv2d(self.group_dim, self.group_dim, offset_kernel_size,
+                                         padding=offset_kernel_size // 2, groups=self.group_dim)
+        self.offset_net.norm = nn.LayerNorm(self.group_dim)
+        self.offset_net.act = nn.GELU()
+        self.offset_net.proj = nn.Linear(self.group_dim, 2, bias=False)
+        if use_rpe:
+            rpe_h, rpe_w = rpe_size
+            self.rpe_table = nn.Parameter(torch.zeros(num_heads, 2 * rpe_h - 1, 2 * rpe_w - 1))
+            nn.init.trunc_normal_(self.rpe_table, std=.01)
+        else:
+            self.rpe_table = None
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        # a table trained at another feature-map size is resized to this module's (official load_pretrained)
+        key = prefix + 'rpe_table'
+        if self.rpe_table is not None and key in state_dict and \
+                state_dict[key].dim() == 3 and state_dict[key].shape != self.rpe_table.shape and \
+                state_dict[key].shape[0] == self.rpe_table.shape[0]:
+            state_dict[key] = resize_rpe_table(state_dict[key].to(self.rpe_table.dtype), self.rpe_table.shape[1:])
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
+    def _offsets(self, q: torch.Tensor) -> torch.Tensor:
+        """q ``(B, H, W, C)`` -> sampling positions ``(B*g, H, W, 2)`` in normalised ``(y, x)``, and references."""
+        B, H, W, _ = q.shape
+        g, cg = self.num_groups, self.group_dim
+        q_off = q.reshape(B, H, W, g, cg).permute(0, 3, 4, 1, 2).reshape(B * g, cg, H, W)
+        net = self.offset_net
+        offset = net.conv(q_off).permute(0, 2, 3, 1)  # (B*g, Hk, Wk, Cg)
+        offset = net.proj(net.act(net.norm(offset)))  # (B*g, Hk, Wk, 2), (y, x)
+        Hk, Wk = offset.shape[1:3]
+        reference = normalized_pixel_centers(Hk, Wk, q.dtype, q.device)
+        if self.offset_range_factor > 0:
+            offset_range = offset.new_tensor([self.offset_range_factor / Hk, self.offset_range_factor / Wk])
+            pos = offset.tanh() * offset_range + reference
+        else:
+            pos = (offset + reference).clamp(-1., 1.)
+        return pos, reference
+
+    def _table(self, H: int, W: int, batch: int) -> torch.Tensor:
+        """The bias table for an ``H x W`` map as ``(B*g, heads/g, 2H-1, 2W-1)``."""
+        table = resize_rpe_table(self.rpe_table, (2 * H - 1, 2 * W - 1))
+        table = table.view(self.num_groups, self.num_heads // self.num_groups, *table.shape[-2:])
+        return table.unsqueeze(0).expand(batch, -1, -1, -1, -1).reshape(-1, *table.shape[1:])
+
+    def forward(self, x: torch.Tensor, return_sampling: bool = False):
+        B, H, W, C = x.shape
+        g, cg, h, d = self.num_groups, self.group_dim, self.num_heads, self.head_dim
+        q = self.proj_q(x)
+        pos, reference = self._offsets(q)
+        Hk, Wk = pos.shape[1:3]
+        nq, nk = H * W, Hk * Wk
+        pos_xy = pos.flip(-1)
+        x_g = x.reshape(B, H, W, g, cg).permute(0, 3, 4, 1, 2).reshape(B * g, cg, H, W)
+        sampled = F.grid_sample(x_g, pos_xy, mode='bilinear', padding_mode='zeros', align_corners=True)
+        sampled = sampled.view(B, C, nk).transpose(1, 2)  # (B, Nk, C)
+        k = self.proj_k(sampled).view(B, nk, h, d).transpose(1, 2)
+        v = self.proj_v(sampled).view(B, nk, h, d).transpose(1, 2)
+        q = q.view(B, nq, h, d).transpose(1, 2)
+        if self.rpe_table is None:
+            out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
+        else:
+            table = self._table(H, W, B)
+            query_half = normalized_pixel_centers(H, W, x.dtype, x.device).flip(-1).reshape(nq, 2) * 0.5
+            pos_half = pos_xy.reshape(B * g, nk, 2) * 0.5
+            if self.fused and x.device.type == 'cpu':
+                out = _DeformableAttentionCore.apply(q, k.contiguous(), v.contiguous(), table, pos_half,
+                                                     query_half, self.scale)
+            else:
+                bias = F.grid_sample(table, _bias_grid(query_half, pos_half), mode='bilinear',
+                                     padding_mode='zeros', align_corners=True).view(B, h, nq, nk)
+                out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=self.scale)
+        out = self.proj_out(out.transpose(1, 2).reshape(B, H, W, C))
+        if return_sampling:
+            return out, pos.view(B, g, Hk, Wk, 2), reference.expand(B, g, Hk, Wk, 2)
+        return out

@@ -1,0 +1,16 @@
+"""The ``mmattn`` registry scope.
+
+``MODELS`` is a child of mmengine's root registry, so a config whose ``default_scope`` is ``mmpretrain``,
+``mmdet`` or ``mmseg`` can still build ``type='mmattn.DaViT'``: mmengine resolves the ``mmattn.`` prefix by
+searching the root's children for this scope.
+"""
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import Registry
+
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmattn', locations=['mmattn.models'])
+
+OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmattn',
+                          locations=['mmattn.engine'])
+
+__all__ = ['MODELS', 'OPTIM_WRAPPERS']

@@ -1,0 +1,152 @@
+"""DAT's deformable attention against a naive reference written here from the definition (official v1 layout:
+NCHW, 1x1 convolutions, einsum attention, grid-sampled bias with an explicit displacement tensor)."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmattn.models.layers import DeformableAttention
+from mmattn.models.layers.deformable_attention import resize_rpe_table
+
+
+def _pixel_centres(h, w, dtype):
+    ys, xs = torch.meshgrid(torch.linspace(0.5, h - 0.5, h, dtype=dtype), torch.linspace(0.5, w - 0.5, w, dtype=dtype),
+                            indexing='ij')
+    ref = torch.stack((ys, xs), -1)
+    ref[..., 1] = ref[..., 1] / w * 2 - 1
+    ref[..., 0] = ref[..., 0] / h * 2 - 1
+    return ref
+
+
+def naive_deformable_attention(x, p, num_heads, num_groups, offset_range_factor=2.):
+    """The DAT v1 deformable attention, step by step, on an NCHW map ``x`` (the normalised block input).
+
+    ``p`` holds the operator's parameters (mmattn names); the 1x1 projections are used as 1x1 convolutions.
+    Returns ``(y, positions, references)`` with ``y`` in NCHW.
+    """
+    B, C, H, W = x.shape
+    g, cg, hc, hg = num_groups, C // num_groups, C // num_heads, num_heads // num_groups
+
+    def conv1x1(t, name, bias=True):
+        return F.conv2d(t, p[f'{name}.weight'][:, :, None, None], p[f'{name}.bias'] if bias else None)
+
+    q = conv1x1(x, 'proj_q')
+    q_off = q.reshape(B * g, cg, H, W)  # 'b (g c) h w -> (b g) c h w'
+    w_dw = p['offset_net.conv.weight']
+    off = F.conv2d(q_off, w_dw, p['offset_net.conv.bias'], padding=w_dw.shape[-1] // 2, groups=cg)
+    off = F.layer_norm(off.permute(0, 2, 3, 1), (cg, ), p['offset_net.norm.weight'],
+                       p['offset_net.norm.bias']).permute(0, 3, 1, 2)
+    off = conv1x1(F.gelu(off), 'offset_net.proj', bias=False)  # (B*g, 2, Hk, Wk)
+    Hk, Wk = off.shape[2:]
+    off = off.tanh() * torch.tensor([1.0 / Hk, 1.0 / Wk], dtype=x.dtype).reshape(1, 2, 1, 1) * offset_range_factor
+    off = off.permute(0, 2, 3, 1)
+    reference = _pixel_centres(Hk, Wk, x.dtype)[None].expand(B * g, -1, -1, -1)
+    pos = off + reference
+    sampled = F.grid_sample(x.reshape(B * g, cg, H, W), pos[..., (1, 0)], mode='bilinear', align_corners=True)
+    sampled = sampled.reshape(B, C, 1, Hk * Wk)
+    q = q.reshape(B * num_heads, hc, H * W)
+    k = conv1x1(sampled, 'proj_k').reshape(B * num_heads, hc, Hk * Wk)
+    v = conv1x1(sampled, 'proj_v').reshape(B * num_heads, hc, Hk * Wk)
+    attn = torch.einsum('b c m, b c n -> b m n', q, k) * hc**-0.5
+    table = p['rpe_table']
+    if table.shape[-2:] != (2 * H - 1, 2 * W - 1):
+        table = F.interpolate(table[None], (2 * H - 1, 2 * W - 1), mode='bicubic')[0]
+    table = table[None].expand(B, -1, -1, -1).reshape(B * g, hg, 2 * H - 1, 2 * W - 1)
+    q_grid = _pixel_centres(H, W, x.dtype)[None].expand(B * g, -1, -1, -1)
+    displacement = (q_grid.reshape(B * g, H * W, 2).unsqueeze(2) - pos.reshape(B * g, Hk * Wk, 2).unsqueeze(1)) * 0.5
+    bias = F.grid_sample(table, displacement[..., (1, 0)], mode='bilinear', align_corners=True)
+    attn = F.softmax(attn + bias.reshape(B * num_heads, H * W, Hk * Wk), dim=2)
+    out = torch.einsum('b m n, b c n -> b c m', attn, v).reshape(B, C, H, W)
+    return conv1x1(out, 'proj_out'), pos.reshape(B, g, Hk, Wk, 2), reference.reshape(B, g, Hk, Wk, 2)
+
+
+def _make(dim=24, heads=6, groups=3, ksize=5, rpe_size=(6, 7), dtype=torch.float32, seed=0, **kwargs):
+    torch.manual_seed(seed)
+    op = DeformableAttention(dim, heads, groups, ksize, rpe_size, **kwargs).to(dtype)
+    with torch.no_grad():  # larger offsets and bias than the init so that the sampling really moves
+        op.offset_net.proj.weight.normal_(0, 1.)
+        op.rpe_table.normal_(0, 1.)
+    return op
+
+
+def _compare(op, x, atol=1e-5):
+    """Forward and all gradients of the operator vs the reference on the same parameters."""
+    params = dict(op.named_parameters())
+    ref_params = {k: v.detach().clone().requires_grad_() for k, v in params.items()}
+    x1 = x.clone().requires_grad_()
+    x2 = x.clone().permute(0, 3, 1, 2).contiguous().requires_grad_()
+    y1, pos1, ref1 = op(x1, return_sampling=True)
+    y2, pos2, ref2 = naive_deformable_attention(x2, ref_params, op.num_heads, op.num_groups)
+    torch.testing.assert_close(y1, y2.permute(0, 2, 3, 1), atol=atol, rtol=1e-4)
+    torch.testing.assert_close(pos1, pos2, atol=atol, rtol=0)
+    torch.testing.assert_close(ref1, ref2, atol=atol, rtol=0)
+    weight = torch.randn_like(y1)
+    (y1 * weight).sum().backward()
+    (y2 * weight.permute(0, 3, 1, 2)).sum().backward()
+    torch.testing.assert_close(x1.grad, x2.grad.permute(0, 2, 3, 1), atol=atol, rtol=1e-4)
+    for name, param in params.items():
+        torch.testing.assert_close(param.grad, ref_params[name].grad, atol=atol, rtol=1e-4, msg=name)
+
+
+@pytest.mark.parametrize('size', [(6, 7), (5, 9), (11, 3), (1, 4)])
+@pytest.mark.parametrize('fused', [True, False])
+def test_matches_reference_fp32(size, fused):
+    """fp32, forward and gradients within 1e-5: square-ish training size, off-size (table resized), 1-row."""
+    op = _make(fused=fused)
+    x = torch.randn(2, *size, 24)
+    _compare(op, x)
+
+
+def test_matches_reference_chunked(monkeypatch):
+    """Chunking the queries (as at detection sizes) changes nothing."""
+    import mmattn.models.layers.deformable_attention as module
+    monkeypatch.setattr(module, '_CHUNK_ELEMENTS', 600)
+    op = _make()
+    _compare(op, torch.randn(2, 6, 7, 24))
+
+
+def test_float64_tight():
+    op = _make(dtype=torch.float64)
+    _compare(op, torch.randn(1, 5, 8, 24, dtype=torch.float64), atol=1e-10)
+
+
+def test_gradcheck_core():
+    """The hand-written backward of the fused core against finite differences (float64)."""
+    from mmattn.models.layers.deformable_attention import _DeformableAttentionCore, normalized_pixel_centers
+    torch.manual_seed(0)
+    B, h, g, nq, nk, d = 1, 2, 1, 6, 6, 3
+    q = torch.randn(B, h, nq, d, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(B, h, nk, d, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(B, h, nk, d, dtype=torch.float64, requires_grad=True)
+    table = torch.randn(B * g, h // g, 3, 5, dtype=torch.float64, requires_grad=True)
+    pos = (torch.rand(B * g, nk, 2, dtype=torch.float64) * 2.4 - 1.2).requires_grad_()
+    query = normalized_pixel_centers(2, 3, torch.float64, 'cpu').flip(-1).reshape(nq, 2) * 0.5
+    assert torch.autograd.gradcheck(lambda *a: _DeformableAttentionCore.apply(*a, query, 0.7), (q, k, v, table, pos))
+
+
+def test_sampling_return_does_not_change_output():
+    op = _make()
+    x = torch.randn(1, 6, 7, 24)
+    out = op(x)
+    out2, pos, ref = op(x, return_sampling=True)
+    assert torch.equal(out, out2)
+    assert pos.shape == ref.shape == (1, 3, 6, 7, 2)
+
+
+def test_zero_offset_conventions():
+    """With zero offsets the positions are the pixel centres normalised by the size (not align_corners)."""
+    op = _make()
+    with torch.no_grad():
+        op.offset_net.proj.weight.zero_()
+    _, pos, ref = op(torch.randn(1, 4, 5, 24), return_sampling=True)
+    assert torch.equal(pos, ref)
+    torch.testing.assert_close(ref[0, 0, 0, 0], torch.tensor([-0.75, -0.8]))
+    torch.testing.assert_close(ref[0, 0, -1, -1], torch.tensor([0.75, 0.8]))
+
+
+def test_table_resize_on_load():
+    """A table trained for another map size is resized bicubically when loaded."""
+    src = _make(rpe_size=(4, 4))
+    dst = _make(rpe_size=(6, 7), seed=1)
+    dst.load_state_dict(src.state_dict())
+    torch.testing.assert_close(dst.rpe_table, resize_rpe_table(src.rpe_table.detach(), (11, 13)))
+    assert dst.rpe_table.shape == (6, 11, 13)

@@ -1,0 +1,108 @@
+"""The real command lines end to end on synthetic data: train, resume, test, distributed train, convert."""
+import glob
+import os.path as osp
+import re
+import socket
+
+import pytest
+import torch
+
+from tests.conftest import run_command, run_tool
+from tests.smoke import make_smoke_config
+
+CONFIG = 'configs/davit/davit-tiny_in1k.py'
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def trained(imagenet_shapes, tmp_path_factory):
+    work_dir = str(tmp_path_factory.mktemp('davit_train'))
+    config = make_smoke_config(CONFIG, imagenet_shapes, work_dir, max_iters=4)
+    result = run_tool('tools/train.py', config, '--work-dir', work_dir)
+    assert result.returncode == 0, result.stdout[-4000:]
+    return config, work_dir, result.stdout
+
+
+def test_train_writes_checkpoints_and_logs(trained):
+    config, work_dir, log = trained
+    assert osp.isfile(osp.join(work_dir, 'iter_4.pth'))
+    assert re.search(r'Iter\(train\) \[4/4\].*loss: [\d.]+', log)
+    assert 'accuracy/top1' in log  # validated at the end of training
+
+
+def test_test_tool_evaluates_the_trained_checkpoint(trained, tmp_path):
+    config, work_dir, _ = trained
+    out = tmp_path / 'preds.pkl'
+    result = run_tool('tools/test.py', config, osp.join(work_dir, 'iter_4.pth'), '--work-dir', str(tmp_path),
+                      '--out', str(out))
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert re.search(r'accuracy/top1: [\d.]+', result.stdout)
+    assert out.is_file() and out.stat().st_size > 0
+
+
+def test_resume_continues_from_the_saved_iteration(trained, tmp_path):
+    config, work_dir, _ = trained
+    result = run_tool('tools/train.py', config, '--work-dir', work_dir, '--resume',
+                      osp.join(work_dir, 'iter_2.pth'), '--cfg-options', 'train_cfg.max_iters=6')
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert 'resumed epoch: 0, iter: 2' in result.stdout
+    assert re.search(r'Iter\(train\) \[3/6\]', result.stdout) and re.search(r'Iter\(train\) \[6/6\]', result.stdout)
+    assert not re.search(r'Iter\(train\) \[1/6\]', result.stdout)
+
+
+def test_amp_flag_trains_on_cpu_with_bfloat16(imagenet_shapes, tmp_path):
+    config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), max_iters=2)
+    result = run_tool('tools/train.py', config, '--amp', '--no-validate')
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert 'CpuAmpOptimWrapper' in open(glob.glob(str(tmp_path / '*' / '*.py'))[0]).read() or \
+        'CpuAmpOptimWrapper' in result.stdout
+
+
+def test_two_process_distributed_training_on_cpu(imagenet_shapes, tmp_path):
+    config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), max_iters=2, batch_size=2)
+    result = run_command(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(tmp_path)],
+                         env={'PORT': str(free_port())})
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert 'Distributed training is enabled' in result.stdout or 'world_size: 2' in result.stdout
+    assert osp.isfile(tmp_path / 'iter_2.pth')
+
+
+def test_missing_dataset_explains_layout_and_demo(tmp_path):
+    result = run_tool('tools/train.py', CONFIG, '--work-dir', str(tmp_path),
+                      '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}/no_imagenet')
+    assert result.returncode != 0
+    assert 'no_imagenet' in result.stdout and 'ImageNet layout' in result.stdout
+    assert 'meta/train.txt' in result.stdout and 'make demo' in result.stdout
+    assert 'Traceback' not in result.stdout
+
+
+def test_untrusted_checkpoint_is_refused_not_executed(imagenet_shapes, tmp_path):
+    import os
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f'touch {tmp_path}/pwned',))
+
+    torch.save({'state_dict': {}, 'x': Exploit()}, tmp_path / 'evil.pth')
+    config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path))
+    result = run_tool('tools/test.py', config, str(tmp_path / 'evil.pth'))
+    assert result.returncode != 0
+    assert 'system' in result.stdout and 'does not unpickle' in result.stdout
+    assert not (tmp_path / 'pwned').exists()
+
+
+def test_converted_timm_checkpoint_evaluates_with_the_release_config(imagenet_shapes, tmp_path):
+    timm = pytest.importorskip('timm')
+    torch.save(timm.create_model('davit_tiny').state_dict(), tmp_path / 'timm.pth')
+    result = run_tool('tools/model_converters/davit2mmattn.py', str(tmp_path / 'timm.pth'),
+                      str(tmp_path / 'mmattn.pth'))
+    assert result.returncode == 0, result.stdout
+    config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), num_classes=1000, image_size=64)
+    result = run_tool('tools/test.py', config, str(tmp_path / 'mmattn.pth'))
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert re.search(r'accuracy/top1: [\d.]+', result.stdout)
