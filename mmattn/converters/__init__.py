@@ -1,6 +1,7 @@
 """Key mappings from published checkpoint layouts to mmattn's; pure functions on state dicts."""
+from .dat import convert_dat
 from .davit import convert_davit
 from .dilateformer import convert_dilateformer
 from .utils import ConversionError
 
-__all__ = ['ConversionError', 'convert_davit', 'convert_dilateformer']
+__all__ = ['ConversionError', 'convert_dat', 'convert_davit', 'convert_dilateformer']

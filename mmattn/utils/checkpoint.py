@@ -37,12 +37,20 @@ class OpaqueObject:
         return f'<opaque {self.qualified_name}>'
 
 
+def _history_buffer_getattr(obj, name):
+    """``getattr`` restricted to what mmengine pickles: ``HistoryBuffer``'s public statistics methods."""
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer and not name.startswith('_') and callable(getattr(HistoryBuffer, name, None)):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(f'getattr({obj!r}, {name!r}) is not allowed in a checkpoint.')
+
+
 def _allowed_data_globals() -> List[Any]:
     """Data-only classes and constructors that mmengine checkpoints contain."""
     import numpy as np
     from mmengine.logging import HistoryBuffer
 
-    allowed: List[Any] = [HistoryBuffer, np.ndarray, np.dtype]
+    allowed: List[Any] = [HistoryBuffer, np.ndarray, np.dtype, (_history_buffer_getattr, 'builtins.getattr')]
     np_core = getattr(np, '_core', None) or np.core  # numpy 2 moved ``core`` to ``_core``
     for module_name in ('numpy.core.multiarray', 'numpy._core.multiarray'):
         allowed += [(np_core.multiarray._reconstruct, f'{module_name}._reconstruct'),

@@ -1,5 +1,4 @@
 """The real command lines end to end on synthetic data: train, resume, test, distributed train, convert."""
-import glob
 import os.path as osp
 import re
 import socket
@@ -59,8 +58,7 @@ def test_amp_flag_trains_on_cpu_with_bfloat16(imagenet_shapes, tmp_path):
     config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), max_iters=2)
     result = run_tool('tools/train.py', config, '--amp', '--no-validate')
     assert result.returncode == 0, result.stdout[-4000:]
-    assert 'CpuAmpOptimWrapper' in open(glob.glob(str(tmp_path / '*' / '*.py'))[0]).read() or \
-        'CpuAmpOptimWrapper' in result.stdout
+    assert "type='mmattn.CpuAmpOptimWrapper'" in result.stdout  # the config the runner logs
 
 
 def test_two_process_distributed_training_on_cpu(imagenet_shapes, tmp_path):
@@ -68,7 +66,8 @@ def test_two_process_distributed_training_on_cpu(imagenet_shapes, tmp_path):
     result = run_command(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(tmp_path)],
                          env={'PORT': str(free_port())})
     assert result.returncode == 0, result.stdout[-6000:]
-    assert 'Distributed training is enabled' in result.stdout or 'world_size: 2' in result.stdout
+    assert 'Distributed launcher: pytorch' in result.stdout and 'Distributed training: True' in result.stdout
+    assert "device_ids=None" in result.stdout  # CPU DDP wrapper from mmattn.compat.adapt_config
     assert osp.isfile(tmp_path / 'iter_2.pth')
 
 

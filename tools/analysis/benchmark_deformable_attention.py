@@ -4,8 +4,9 @@ The reference is the step-by-step formulation of the official DAT v1 code (NCHW,
 attention, a materialised displacement tensor and grid-sampled bias), the same function the unit tests compare
 the operator with. Both run with the same parameters on a DAT-T stage-3 layer (dim 384, 12 heads, 3 offset
 groups, 5x5 offset kernel, bias table for 14x14). Each (implementation, size) runs in a fresh subprocess so that
-its peak resident memory can be measured (``ru_maxrss`` minus the resident size before the first step; glibc is
-told to return large blocks to the system so that freed memory is not counted twice).
+its peak resident memory can be measured: ``ru_maxrss`` (the process high-water mark) minus the resident size
+just before the first fwd+bwd step, i.e. the extra memory one training step needs (activations, gradients,
+temporaries) with the default allocator. The time is the median of the timed steps after that first one.
 
 Usage::
 

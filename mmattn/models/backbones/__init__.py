@@ -1,4 +1,5 @@
+from .dat import DAT
 from .davit import DaViT
 from .dilateformer import DilateFormer
 
-__all__ = ['DaViT', 'DilateFormer']
+__all__ = ['DAT', 'DaViT', 'DilateFormer']

@@ -1,0 +1,260 @@
+"""DAT: Vision Transformer with Deformable Attention (Xia et al., CVPR 2022), the original v1 model (not DAT++).
+
+Stages of pre-norm blocks whose attention is, per block, window attention with a relative-position bias (``L``),
+the same in windows shifted by ``ceil(window / 2)`` (``S``) or deformable attention (``D``), each followed by
+an MLP. Numerics follow the official code (``LeapLabTHU/DAT`` at commit 566a593): 4x4 patch stem + LayerNorm,
+2x2 downsampling without bias + LayerNorm, no position encoding besides the attention biases, one drop-path
+rate per block for both residuals, and LayerNorm *before* pooling in the classifier. Unlike the official model
+it runs at any input size: the stem and the downsampling pad the map on the right/bottom to even multiples,
+the window attention pads to whole windows and builds its shift mask for the padded size, and the deformable
+attention resizes its bias table to the current map. At 224 (384 for ``base-384``) nothing is padded or
+resized and the outputs equal the official model's.
+
+Module names: ``stem.{conv,norm}``, ``stages.{i}.downsample.{conv,norm}`` (stages 1-3), ``stages.{i}.blocks.{d}
+.{norm1,attn,norm2,mlp.fc1,mlp.fc2}``, output norms ``norm{i}``; ``mmattn.converters.convert_dat`` maps the
+official checkpoints onto them.
+"""
+from typing import List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmcv.cnn.bricks import DropPath
+
+from mmattn.registry import MODELS
+from ..layers import DeformableAttention, Mlp, ShiftedWindowAttention
+from ..layers.common import pad_bottom_right
+from .base import StagedBackbone, checkpointed, normalize_out_indices, resolve_arch
+
+
+class Stem(nn.Module):
+    """Zero-pad to a multiple of 4, ``Conv4x4/s4`` with bias, then LayerNorm. Returns ``(B, H/4, W/4, C)``."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=4, stride=4)
+        self.norm = nn.LayerNorm(out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.conv(pad_bottom_right(x, 4)).permute(0, 2, 3, 1))
+
+
+class Downsample(nn.Module):
+    """Zero-pad to an even size, ``Conv2x2/s2`` without bias, then LayerNorm (channels-last in and out)."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=2, stride=2, bias=False)
+        self.norm = nn.LayerNorm(out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(pad_bottom_right(x.permute(0, 3, 1, 2), 2))
+        return self.norm(x.permute(0, 2, 3, 1))
+
+
+class DATBlock(nn.Module):
+    """``x += drop_path(attn(norm1(x))); x += drop_path(mlp(norm2(x)))`` (one drop-path rate for both)."""
+
+    def __init__(self, dim: int, attn: nn.Module, mlp_ratio: float, drop_path: float):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = attn
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.deformable = isinstance(attn, DeformableAttention)
+
+    def forward(self, x: torch.Tensor, return_sampling: bool = False):
+        pos = ref = None
+        if return_sampling and self.deformable:
+            y, pos, ref = self.attn(self.norm1(x), return_sampling=True)
+        else:
+            y = self.attn(self.norm1(x))
+        x = x + self.drop_path(y)
+        x = x + self.drop_path(self.mlp(self.norm2(x)))
+        return (x, pos, ref) if return_sampling else x
+
+
+class DATStage(nn.Module):
+    """Optional downsample (every stage but the first), then one block per letter of ``spec``."""
+
+    def __init__(self, in_channels: int, dim: int, spec: str, num_heads: int, num_groups: int, window_size: int,
+                 offset_kernel_size: int, offset_range_factor: float, rpe_size: Sequence[int], mlp_ratio: float,
+                 drop_paths: Sequence[float], downsample: bool, with_cp: bool):
+        super().__init__()
+        self.downsample = Downsample(in_channels, dim) if downsample else nn.Identity()
+        self.blocks = nn.ModuleList()
+        for kind, drop_path in zip(spec, drop_paths):
+            if kind == 'D':
+                attn = DeformableAttention(dim, num_heads, num_groups, offset_kernel_size, rpe_size,
+                                           offset_range_factor=offset_range_factor)
+            else:
+                shift = -(-window_size // 2) if kind == 'S' else 0
+                attn = ShiftedWindowAttention(dim, num_heads, window_size, shift_size=shift)
+            self.blocks.append(DATBlock(dim, attn, mlp_ratio, drop_path))
+        self.with_cp = with_cp
+
+    def forward(self, x: torch.Tensor, return_sampling: bool = False):
+        x = self.downsample(x)
+        positions, references = [], []
+        for block in self.blocks:
+            if return_sampling:
+                x, pos, ref = block(x, return_sampling=True)
+                positions.append(pos)
+                references.append(ref)
+            else:
+                x = checkpointed(block, x, enabled=self.with_cp and self.training)
+        return (x, positions, references) if return_sampling else x
+
+
+@MODELS.register_module()
+class DAT(StagedBackbone):
+    """DAT (v1) backbone.
+
+    Args:
+        arch (str | dict): ``'tiny'``, ``'small'``, ``'base'``, ``'base-384'`` (or ``'t'``, ``'s'``, ``'b'``,
+            ``'b-384'``), or a dict with exactly the keys of :attr:`arch_keys`:
+
+            - ``embed_dims``, ``depths``, ``num_heads``: per stage;
+            - ``num_groups``: offset groups per stage (used by stages with ``D`` blocks);
+            - ``stage_specs``: one string per stage, one letter per block: ``L`` window attention, ``S``
+              shifted window attention (shift ``ceil(window_size / 2)``), ``D`` deformable attention;
+            - ``window_size``: window side of ``L`` / ``S`` blocks;
+            - ``offset_kernel_sizes``, ``offset_range_factors``: per stage, for ``D`` blocks (the offsets use
+              stride 1, so every query position is also a sampled key, as in v1);
+            - ``img_size``: the training resolution; it sizes the deformable bias tables
+              (``2 * img_size / 2**(i+2) - 1`` per side in stage ``i``).
+
+            Defaults to ``'tiny'``.
+        in_channels (int): Input image channels. Defaults to 3.
+        mlp_ratio (float): MLP hidden ratio. Defaults to 4.
+        drop_path_rate (float): Stochastic depth rate, linearly increasing over the blocks. Defaults to 0.
+        out_indices (Sequence[int] | int): Stages whose outputs are returned (features before the next
+            downsample, each through its own LayerNorm ``norm{i}``). Defaults to ``(3, )``.
+        gap_before_final_norm (bool): Return pooled ``(B, C)`` vectors for a classifier. DAT normalises
+            *before* pooling, as the official classifier (``cls_norm`` then average pooling); the name is shared
+            with the other mmattn backbones. When False, return normalised ``(B, C, H, W)`` maps for dense
+            prediction. Defaults to True.
+        frozen_stages (int): ``-1`` freezes nothing; ``0`` freezes the stem; ``k > 0`` also stages
+            ``0..k-1`` and their output norms. Defaults to -1.
+        norm_eval (bool): Keep BatchNorm layers in eval mode during training (DAT itself has only
+            LayerNorm). Defaults to False.
+        with_cp (bool): Checkpoint the blocks to save activation memory. Defaults to False.
+        init_cfg (dict, optional): mmengine initialisation config. Defaults to None, i.e. PyTorch's default
+            initialisation, which is what the official code ends up using (its ``reset_parameters`` never
+            matches a module), with ``trunc_normal(std=0.01)`` bias tables.
+    """
+    _common = dict(stage_specs=['LS', 'LS', 'LD' * 3, 'LD'], num_groups=[1, 1, 3, 6], window_size=7,
+                   offset_kernel_sizes=[9, 7, 5, 3], offset_range_factors=[2, 2, 2, 2], img_size=224)
+    _small = dict(_common, stage_specs=['LS', 'LS', 'LD' * 9, 'LD'])
+    _base = dict(_small, embed_dims=[128, 256, 512, 1024], num_heads=[4, 8, 16, 32], num_groups=[1, 1, 4, 8],
+                 depths=[2, 2, 18, 2])
+    arch_zoo = {
+        **dict.fromkeys(['t', 'tiny'], dict(_common, embed_dims=[96, 192, 384, 768], depths=[2, 2, 6, 2],
+                                            num_heads=[3, 6, 12, 24])),
+        **dict.fromkeys(['s', 'small'], dict(_small, embed_dims=[96, 192, 384, 768], depths=[2, 2, 18, 2],
+                                             num_heads=[3, 6, 12, 24])),
+        **dict.fromkeys(['b', 'base'], _base),
+        **dict.fromkeys(['b-384', 'base-384'], dict(_base, window_size=12, img_size=384)),
+    }
+    arch_keys = ('embed_dims', 'depths', 'num_heads', 'num_groups', 'stage_specs', 'window_size',
+                 'offset_kernel_sizes', 'offset_range_factors', 'img_size')
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'tiny',
+                 in_channels: int = 3,
+                 mlp_ratio: float = 4.,
+                 drop_path_rate: float = 0.,
+                 out_indices: Union[int, Sequence[int]] = (3, ),
+                 gap_before_final_norm: bool = True,
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        settings = self._validate(resolve_arch(arch, self.arch_zoo, self.arch_keys, 'DAT'))
+        self.arch_settings = settings
+        self.embed_dims: List[int] = list(settings['embed_dims'])
+        depths = settings['depths']
+        self.num_stages = len(depths)
+        self.out_indices = normalize_out_indices(out_indices, self.num_stages)
+        self.gap_before_final_norm = gap_before_final_norm
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+
+        self.stem = Stem(in_channels, self.embed_dims[0])
+        drop_paths = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        self.stages = nn.ModuleList()
+        first = 0
+        for i, depth in enumerate(depths):
+            fmap = settings['img_size'] // 2**(i + 2)
+            self.stages.append(
+                DATStage(self.embed_dims[max(i - 1, 0)], self.embed_dims[i], settings['stage_specs'][i],
+                         settings['num_heads'][i], settings['num_groups'][i], settings['window_size'],
+                         settings['offset_kernel_sizes'][i], settings['offset_range_factors'][i], (fmap, fmap),
+                         mlp_ratio, drop_paths[first:first + depth], downsample=i > 0, with_cp=with_cp))
+            first += depth
+        for i in self.out_indices:
+            self.add_module(f'norm{i}', nn.LayerNorm(self.embed_dims[i]))
+        self._freeze_stages()
+
+    @staticmethod
+    def _validate(settings: dict) -> dict:
+        num_stages = len(settings['depths'])
+        per_stage = ('embed_dims', 'num_heads', 'num_groups', 'stage_specs', 'offset_kernel_sizes',
+                     'offset_range_factors')
+        lengths = {k: len(settings[k]) for k in per_stage}
+        if any(n != num_stages for n in lengths.values()):
+            raise ValueError(f'DAT arch: every per-stage list must have len(depths) = {num_stages} entries, got '
+                             f'{lengths}.')
+        for i in range(num_stages):
+            spec, dim, heads = settings['stage_specs'][i], settings['embed_dims'][i], settings['num_heads'][i]
+            if len(spec) != settings['depths'][i] or set(spec) - set('LSD'):
+                raise ValueError(f"DAT arch: stage_specs[{i}] = {spec!r} must have depths[{i}] = "
+                                 f"{settings['depths'][i]} letters out of 'L', 'S', 'D'.")
+            if dim % heads:
+                raise ValueError(f'DAT arch: embed_dims[{i}] = {dim} is not divisible by num_heads[{i}] = {heads}.')
+            if 'D' in spec and heads % settings['num_groups'][i]:
+                raise ValueError(f"DAT arch: num_heads[{i}] = {heads} is not divisible by num_groups[{i}] = "
+                                 f"{settings['num_groups'][i]}.")
+        return settings
+
+    def frozen_modules(self):
+        if self.frozen_stages >= 0:
+            yield self.stem
+        for i in range(min(self.frozen_stages, self.num_stages)):
+            yield self.stages[i]
+            if i in self.out_indices:
+                yield getattr(self, f'norm{i}')
+
+    def _output(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        x = getattr(self, f'norm{i}')(x)
+        return x.mean(dim=(1, 2)) if self.gap_before_final_norm else x.permute(0, 3, 1, 2).contiguous()
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        if x.dim() != 4:
+            raise ValueError(f'DAT expects a (B, C, H, W) image batch, got shape {tuple(x.shape)}.')
+        x = self.stem(x)
+        outs = []
+        for i, stage in enumerate(self.stages):
+            x = stage(x)
+            if i in self.out_indices:
+                outs.append(self._output(i, x))
+        return tuple(outs)
+
+    def forward_with_sampling(self, x: torch.Tensor):
+        """Like :meth:`forward`, also returning where the deformable layers sampled, for visualisation.
+
+        Returns:
+            tuple: ``(outs, positions, references)``; ``positions[i][d]`` and ``references[i][d]`` are
+            ``(B, groups, H_i, W_i, 2)`` normalised ``(y, x)`` sampling positions and reference points of block
+            ``d`` of stage ``i`` (None for window-attention blocks). ``outs`` equals ``forward(x)``.
+        """
+        x = self.stem(x)
+        outs, positions, references = [], [], []
+        for i, stage in enumerate(self.stages):
+            x, pos, ref = stage(x, return_sampling=True)
+            positions.append(pos)
+            references.append(ref)
+            if i in self.out_indices:
+                outs.append(self._output(i, x))
+        return tuple(outs), positions, references
