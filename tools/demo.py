@@ -1,7 +1,7 @@
 """`make demo`: generate a learnable synthetic dataset, train DaViT-T on it with tools/train.py, evaluate the
 checkpoint with tools/test.py, print top-1 and plot the loss/accuracy curves to work_dirs/demo/curves.png.
 
-It runs the real command lines on the real code path, only smaller (64x64 images, 4 classes, 8 epochs).
+It runs the real command lines on the real code path, only smaller (32x32 images, 4 classes, 6 epochs).
 """
 import glob
 import json
@@ -65,7 +65,8 @@ def main():
     sys.path.insert(0, ROOT)
     from mmattn.datasets import make_imagenet_layout
     print(f'Generating the synthetic shapes dataset in {DATA_ROOT} ...', flush=True)
-    make_imagenet_layout(DATA_ROOT, num_train_per_class=160, num_val_per_class=50, image_size=(64, 64), seed=0)
+    make_imagenet_layout(DATA_ROOT, num_train_per_class=256, num_val_per_class=64, image_size=(32, 32), seed=0,
+                         class_colours=True)
 
     run('tools/train.py', CONFIG, '--work-dir', WORK_DIR)
     checkpoint = open(osp.join(WORK_DIR, 'last_checkpoint')).read().strip()

@@ -31,7 +31,7 @@ fi
 # 3. torch + torchvision ('===' selects the PyPI build; '==' would pick the local +cpu wheel that
 #    torchvision 0.28 cannot load)
 if ! "$PY" -c 'import torch, torchvision, torchvision.ops
-assert torch.__version__ == "2.13.0", torch.__version__
+assert torch.__version__.split("+")[0] == "2.13.0", torch.__version__
 torchvision.ops.nms(torch.zeros(1, 4), torch.zeros(1), 0.5)' >/dev/null 2>&1; then
     log "installing torch 2.13.0 and torchvision 0.28.0"
     pip_install "torch===2.13.0" "torchvision==0.28.0"
@@ -56,7 +56,6 @@ if ! "$PY" -c 'import mmcv, mmcv.ops; from mmcv import _ext; assert mmcv.__versi
         log "reusing cached $WHEEL"
     fi
     pip_install --no-deps --force-reinstall "$WHEEL"
-    pip_install "mmengine==0.10.7" addict "opencv-python" yapf termcolor
 fi
 
 # 5. the downstream libraries, test tools and this package; keyed by the requirement files' content

@@ -26,6 +26,7 @@ import torch.nn as nn
 from .utils import ConversionError, check_against_model, strip_prefix
 
 DROPPED_BUFFERS = ('relative_position_index', 'attn_mask')
+ARCH_NAMES = ('tiny', 'small', 'base', 'base-384')
 
 
 def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
@@ -111,11 +112,11 @@ def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> Tuple[str, dict]:
         if img_size is None and m:
             img_size = (value.shape[-2] + 1) // 2 * 2**(int(m.group(1)) + 2)
     found = dict(embed_dims=embed_dims, depths=depths, window_size=window, img_size=img_size)
-    for name, settings in DAT.arch_zoo.items():
-        if len(name) > 1 and all(settings[k] == v for k, v in found.items()):
+    for name in ARCH_NAMES:
+        settings = DAT.arch_zoo[name]
+        if all(settings[k] == v for k, v in found.items()):
             return name, settings
-    raise ConversionError(f'No DAT arch has {found}; known archs: '
-                          f'{sorted(k for k in DAT.arch_zoo if len(k) > 1)}.')
+    raise ConversionError(f'No DAT arch has {found}; known archs: {list(ARCH_NAMES)}.')
 
 
 class _Classifier(nn.Module):

@@ -71,6 +71,15 @@ def test_two_process_distributed_training_on_cpu(imagenet_shapes, tmp_path):
     assert osp.isfile(tmp_path / 'iter_2.pth')
 
 
+def test_two_process_distributed_test_on_cpu(trained, tmp_path):
+    config, work_dir, _ = trained
+    result = run_command(['bash', 'tools/dist_test.sh', config, osp.join(work_dir, 'iter_4.pth'), '2',
+                          '--work-dir', str(tmp_path)], env={'PORT': str(free_port())})
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert 'Distributed training: True' in result.stdout
+    assert re.search(r'accuracy/top1: [\d.]+', result.stdout)
+
+
 def test_missing_dataset_explains_layout_and_demo(tmp_path):
     result = run_tool('tools/train.py', CONFIG, '--work-dir', str(tmp_path),
                       '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}/no_imagenet')

@@ -16,10 +16,11 @@ Numerics follow the official v1 code, including its conventions that look incons
   the official ``load_pretrained`` does for a model built at that size;
 * the ``head_dim ** -0.5`` scale is applied after the ``q . k`` product.
 
-On CPU the attention core is one autograd function: a fused flash-attention forward with the sampled bias as
-an additive mask, and a backward that recomputes the bias and the probabilities chunk by chunk over the
-queries, so the ``(B, heads, Nq, Nk)`` bias, logits and sampling grid are never kept between forward and
-backward. Other devices use ``F.scaled_dot_product_attention`` with the bias through autograd.
+On CPU the attention core is one autograd function with a hand-written backward, working chunk by chunk over
+the queries: the sampling grid of the bias is never kept, and the bias becomes the logits in place. Small
+attention maps keep their probabilities for backward; large ones (detection sizes) use a flash-attention
+forward and recompute bias and probabilities in backward, so nothing of size ``Nq * Nk`` is kept between
+forward and backward. Other devices use ``F.scaled_dot_product_attention`` with the bias through autograd.
 """
 from typing import Optional, Sequence, Tuple
 
@@ -61,74 +62,103 @@ def _chunk_size(num_queries: int, num_keys: int, per_key: int) -> int:
 class _DeformableAttentionCore(torch.autograd.Function):
     """``softmax(q k^T * scale + bias) v`` with ``bias = grid_sample(table, query/2 - pos/2)`` on CPU.
 
-    Inputs: q ``(B, h, Nq, d)``, k and v ``(B, h, Nk, d)`` (last dims contiguous), table ``(B*g, hg, Th, Tw)``,
-    pos_half ``(B*g, Nk, 2)`` (key positions / 2, ``(x, y)``), query_half ``(Nq, 2)`` (constant). Returns
-    ``(B, h, Nq, d)``. Nothing of size ``Nq * Nk`` is saved for backward.
+    Inputs: q ``(B, h, Nq, d)``, k and v ``(B, h, Nk, d)`` (contiguous), table ``(B*g, hg, Th, Tw)``,
+    pos_half ``(B*g, Nk, 2)`` (key positions / 2, ``(x, y)``), query_half ``(Nq, 2)`` (constant), the scale and
+    ``save_probs``. Returns ``(B, h, Nq, d)``.
+
+    With ``save_probs`` the forward keeps the ``(B*h, Nq, Nk)`` probabilities for backward (the reference keeps
+    them too, plus its sampling grid); without, it runs a flash-attention forward, keeps nothing of size
+    ``Nq * Nk`` and the backward recomputes bias and probabilities. Both process the queries in chunks, so no
+    temporary grid or bias of the full ``Nq * Nk`` size exists at once.
     """
 
     @staticmethod
-    def forward(ctx, q, k, v, table, pos_half, query_half, scale):
+    @torch.amp.custom_fwd(device_type='cpu', cast_inputs=torch.float32)
+    def forward(ctx, q, k, v, table, pos_half, query_half, scale, save_probs):
         B, h, Nq, d = q.shape
         Nk = k.shape[2]
         Bg, hg = table.shape[:2]
-        out = q.new_empty(B, Nq, h, d).transpose(1, 2)
-        lse = q.new_empty(B, h, Nq)
-        step = _chunk_size(Nq, Nk, 2 * h + 2 * Bg // B)
+        table = table.to(pos_half.dtype)  # the bias is sampled in the (>= float32) precision of the positions
+        q3 = q.reshape(B * h, Nq, d)
+        k3, v3 = k.view(B * h, Nk, d), v.view(B * h, Nk, d)
+        step = _chunk_size(Nq, Nk, 2 * B * h + 2 * Bg)
+        out = q.new_empty(B * h, Nq, d)
+        probs = q.new_empty(B * h, Nq, Nk) if save_probs and step < Nq else None
+        lse = None if save_probs else q.new_empty(B, h, Nq)
         for s in range(0, Nq, step):
             e = min(Nq, s + step)
             grid = _bias_grid(query_half[s:e], pos_half)
             bias = F.grid_sample(table, grid, mode='bilinear', padding_mode='zeros', align_corners=True)
-            bias = bias.view(B, h, e - s, Nk)
-            o, l = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
-                q[:, :, s:e], k, v, 0.0, False, attn_mask=bias, scale=scale)
-            out[:, :, s:e] = o
-            lse[:, :, s:e] = l
-            del grid, bias
-        ctx.save_for_backward(q, k, v, table, pos_half, query_half, out, lse)
-        ctx.scale = scale
-        return out
+            del grid
+            bias = bias.view(B * h, e - s, Nk).to(q.dtype)
+            if save_probs:
+                bias.baddbmm_(q3[:, s:e], k3.transpose(1, 2), alpha=scale)  # (q . k) * scale + bias
+                if step >= Nq:
+                    probs = torch.softmax(bias, dim=-1)
+                    out = torch.bmm(probs, v3)
+                else:
+                    probs[:, s:e] = torch.softmax(bias, dim=-1)
+                    out[:, s:e] = torch.bmm(probs[:, s:e], v3)
+            else:
+                o, l = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
+                    q[:, :, s:e], k, v, 0.0, False, attn_mask=bias.view(B, h, e - s, Nk), scale=scale)
+                out.view(B, h, Nq, d)[:, :, s:e] = o
+                lse[:, :, s:e] = l
+            del bias
+        ctx.save_for_backward(q3, k3, v3, table, pos_half, query_half, out, probs if save_probs else lse)
+        ctx.scale, ctx.save_probs, ctx.shape = scale, save_probs, (B, h, Nq, Nk, d)
+        return out.view(B, h, Nq, d)
 
     @staticmethod
+    @torch.amp.custom_bwd(device_type='cpu')
     def backward(ctx, grad_out):
-        q, k, v, table, pos_half, query_half, out, lse = ctx.saved_tensors
-        scale = ctx.scale
-        B, h, Nq, d = q.shape
-        Nk = k.shape[2]
+        q3, k3, v3, table, pos_half, query_half, out, saved = ctx.saved_tensors
+        scale, save_probs, (B, h, Nq, Nk, d) = ctx.scale, ctx.save_probs, ctx.shape
+        table_dtype, table = table.dtype, table.to(pos_half.dtype)
         Bg, hg = table.shape[:2]
         need_q, need_k, need_v, need_table, need_pos = ctx.needs_input_grad[:5]
-        grad_out = grad_out.contiguous()
-        delta = (grad_out * out).sum(-1, keepdim=True)  # rowsum(dO * O), (B, h, Nq, 1)
-        dq = torch.empty_like(q) if need_q else None
-        dk = torch.zeros_like(k) if need_k else None
-        dv = torch.zeros_like(v) if need_v else None
+        grad_out = grad_out.reshape(B * h, Nq, d)
+        neg_delta = -(grad_out * out).sum(-1, keepdim=True)  # -rowsum(dO * O)
+        lse = None if save_probs else saved.view(B * h, Nq, 1)
+        dq = torch.empty_like(q3) if need_q else None
+        dk = torch.zeros_like(k3) if need_k else None
+        dv = torch.zeros_like(v3) if need_v else None
         dtable = torch.zeros_like(table) if need_table else None
         dpos = torch.zeros_like(pos_half) if need_pos else None
-        kt, vt = k.transpose(-1, -2), v.transpose(-1, -2)
-        step = _chunk_size(Nq, Nk, 3 * h + 4 * Bg // B)
+        kt, vt = k3.transpose(1, 2), v3.transpose(1, 2)
+        step = _chunk_size(Nq, Nk, 3 * B * h + 4 * Bg)
         for s in range(0, Nq, step):
             e = min(Nq, s + step)
-            qc, doc = q[:, :, s:e], grad_out[:, :, s:e]
-            grid = _bias_grid(query_half[s:e], pos_half)
-            probs = F.grid_sample(table, grid, mode='bilinear', padding_mode='zeros', align_corners=True)
-            probs = probs.view(B, h, e - s, Nk)
-            probs.add_(torch.matmul(qc, kt), alpha=scale).sub_(lse[:, :, s:e, None]).exp_()  # softmax, recomputed
+            qc, doc = q3[:, s:e], grad_out[:, s:e]
+            grid = _bias_grid(query_half[s:e], pos_half) if (need_table or need_pos or not save_probs) else None
+            if save_probs:
+                probs = saved[:, s:e]
+            else:  # recompute the softmax from the bias and the saved log-sum-exp
+                probs = F.grid_sample(table, grid, mode='bilinear', padding_mode='zeros', align_corners=True)
+                probs = probs.view(B * h, e - s, Nk).to(q3.dtype)
+                probs.baddbmm_(qc, kt, alpha=scale).sub_(lse[:, s:e]).exp_()
             if need_v:
-                dv += torch.matmul(probs.transpose(-1, -2), doc)
-            dscores = torch.matmul(doc, vt).sub_(delta[:, :, s:e]).mul_(probs)  # d logits = d bias
+                dv.baddbmm_(probs.transpose(1, 2), doc)
+            dscores = torch.baddbmm(neg_delta[:, s:e], doc, vt).mul_(probs)  # d logits (= d bias)
             del probs
             if need_q:
-                dq[:, :, s:e] = torch.matmul(dscores, k).mul_(scale)
+                dq[:, s:e] = torch.bmm(dscores, k3)
             if need_k:
-                dk.add_(torch.matmul(dscores.transpose(-1, -2), qc), alpha=scale)
+                dk.baddbmm_(dscores.transpose(1, 2), qc, alpha=scale)
             if need_table or need_pos:
                 gt, gg = torch.ops.aten.grid_sampler_2d_backward(
-                    dscores.view(Bg, hg, e - s, Nk), table, grid, 0, 0, True, [need_table, need_pos])
+                    dscores.view(Bg, hg, e - s, Nk).to(grid.dtype), table, grid, 0, 0, True,
+                    [need_table, need_pos])
                 if need_table:
                     dtable += gt
                 if need_pos:
                     dpos -= gg.sum(1)
             del grid, dscores
-        return dq, dk, dv, dtable, dpos, None, None
+        if need_q:
+            dq = dq.mul_(scale).view(B, h, Nq, d)
+        dk = dk.view(B, h, Nk, d) if need_k else None
+        dv = dv.view(B, h, Nk, d) if need_v else None
+        return dq, dk, dv, dtable.to(table_dtype) if need_table else None, dpos, None, None, None
 
 
 class DeformableAttention(nn.Module):
@@ -147,6 +177,10 @@ class DeformableAttention(nn.Module):
             scaling and clamps positions to [-1, 1] (not used by DAT v1). Defaults to 2.
         use_rpe (bool): Add the continuous relative-position bias. Defaults to True.
         fused (bool): Use the fused CPU core when running on CPU. Defaults to True.
+        save_attention_limit (int): In training, attention maps of up to this many elements
+            (``B * heads * Nq * Nk``) are kept for backward (fastest; the reference keeps them too, plus its
+            sampling grid); larger ones are recomputed chunk by chunk in backward, so no ``Nq * Nk`` tensor is
+            kept between forward and backward (detection-size maps). Defaults to ``2**26``.
 
     Shapes:
         ``forward(x)``: ``(B, H, W, C) -> (B, H, W, C)``; with ``return_sampling=True`` also the sampling
@@ -161,7 +195,8 @@ class DeformableAttention(nn.Module):
                  rpe_size: Sequence[int],
                  offset_range_factor: float = 2.,
                  use_rpe: bool = True,
-                 fused: bool = True):
+                 fused: bool = True,
+                 save_attention_limit: int = 2**26):
         super().__init__()
         if dim % num_heads or num_heads % num_groups:
             raise ValueError(f'DeformableAttention: dim {dim} must be divisible by num_heads {num_heads}, and '
@@ -172,6 +207,7 @@ class DeformableAttention(nn.Module):
         self.scale = self.head_dim**-0.5
         self.offset_range_factor = offset_range_factor
         self.fused = fused
+        self.save_attention_limit = save_attention_limit
         self.proj_q = nn.Linear(dim, dim)
         self.proj_k = nn.Linear(dim, dim)
         self.proj_v = nn.Linear(dim, dim)
@@ -200,16 +236,22 @@ class DeformableAttention(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
 
+    def _group_maps(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, H, W, g*Cg)`` -> ``(B*g, Cg, H, W)`` in channels-last memory (faster depthwise conv and sampling)."""
+        B, H, W, _ = x.shape
+        x = x.reshape(B, H, W, self.num_groups, self.group_dim).permute(0, 3, 1, 2, 4)
+        return x.reshape(B * self.num_groups, H, W, self.group_dim).permute(0, 3, 1, 2)
+
     def _offsets(self, q: torch.Tensor) -> torch.Tensor:
         """q ``(B, H, W, C)`` -> sampling positions ``(B*g, H, W, 2)`` in normalised ``(y, x)``, and references."""
         B, H, W, _ = q.shape
         g, cg = self.num_groups, self.group_dim
-        q_off = q.reshape(B, H, W, g, cg).permute(0, 3, 4, 1, 2).reshape(B * g, cg, H, W)
         net = self.offset_net
-        offset = net.conv(q_off).permute(0, 2, 3, 1)  # (B*g, Hk, Wk, Cg)
+        offset = net.conv(self._group_maps(q)).permute(0, 2, 3, 1)  # (B*g, Hk, Wk, Cg)
         offset = net.proj(net.act(net.norm(offset)))  # (B*g, Hk, Wk, 2), (y, x)
         Hk, Wk = offset.shape[1:3]
-        reference = normalized_pixel_centers(Hk, Wk, q.dtype, q.device)
+        offset = offset.to(torch.promote_types(offset.dtype, torch.float32))
+        reference = normalized_pixel_centers(Hk, Wk, offset.dtype, q.device)
         if self.offset_range_factor > 0:
             offset_range = offset.new_tensor([self.offset_range_factor / Hk, self.offset_range_factor / Wk])
             pos = offset.tanh() * offset_range + reference
@@ -231,24 +273,30 @@ class DeformableAttention(nn.Module):
         Hk, Wk = pos.shape[1:3]
         nq, nk = H * W, Hk * Wk
         pos_xy = pos.flip(-1)
-        x_g = x.reshape(B, H, W, g, cg).permute(0, 3, 4, 1, 2).reshape(B * g, cg, H, W)
-        sampled = F.grid_sample(x_g, pos_xy, mode='bilinear', padding_mode='zeros', align_corners=True)
-        sampled = sampled.view(B, C, nk).transpose(1, 2)  # (B, Nk, C)
-        k = self.proj_k(sampled).view(B, nk, h, d).transpose(1, 2)
-        v = self.proj_v(sampled).view(B, nk, h, d).transpose(1, 2)
+        with torch.autocast(x.device.type, enabled=False):  # sampling positions stay in >= float32
+            sampled = F.grid_sample(self._group_maps(x).to(pos.dtype), pos_xy, mode='bilinear',
+                                    padding_mode='zeros', align_corners=True)
+        sampled = sampled.to(x.dtype).reshape(B, C, nk).transpose(1, 2)  # (B, Nk, C)
+        # keys and values in one product, then one copy into (2, B, heads, Nk, head_dim)
+        kv = F.linear(sampled, torch.cat([self.proj_k.weight, self.proj_v.weight]),
+                      torch.cat([self.proj_k.bias, self.proj_v.bias]))
+        k, v = kv.view(B, nk, 2, h, d).permute(2, 0, 3, 1, 4).contiguous()
         q = q.view(B, nq, h, d).transpose(1, 2)
         if self.rpe_table is None:
             out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
         else:
             table = self._table(H, W, B)
-            query_half = normalized_pixel_centers(H, W, x.dtype, x.device).flip(-1).reshape(nq, 2) * 0.5
+            query_half = normalized_pixel_centers(H, W, pos.dtype, x.device).flip(-1).reshape(nq, 2) * 0.5
             pos_half = pos_xy.reshape(B * g, nk, 2) * 0.5
             if self.fused and x.device.type == 'cpu':
-                out = _DeformableAttentionCore.apply(q, k.contiguous(), v.contiguous(), table, pos_half,
-                                                     query_half, self.scale)
+                save_probs = torch.is_grad_enabled() and B * h * nq * nk <= self.save_attention_limit
+                out = _DeformableAttentionCore.apply(q, k, v, table, pos_half,
+                                                     query_half, self.scale, save_probs)
             else:
-                bias = F.grid_sample(table, _bias_grid(query_half, pos_half), mode='bilinear',
-                                     padding_mode='zeros', align_corners=True).view(B, h, nq, nk)
+                with torch.autocast(x.device.type, enabled=False):
+                    bias = F.grid_sample(table.to(pos.dtype), _bias_grid(query_half, pos_half), mode='bilinear',
+                                         padding_mode='zeros', align_corners=True).view(B, h, nq, nk)
+                bias = bias.to(q.dtype)
                 out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=self.scale)
         out = self.proj_out(out.transpose(1, 2).reshape(B, H, W, C))
         if return_sampling:

@@ -10,7 +10,9 @@ is what NATTEN would do).
 copies of k and v: for each of the ``kernel_size**2`` offsets it multiplies q with a shifted *view* of k over
 the rectangle where the neighbour lies inside the map (everything outside keeps the logit 0), and in the same
 way accumulates the softmax-weighted shifted views of v. A hand-written backward walks the same offsets, so
-autograd keeps only q, k, v and the attention weights.
+autograd keeps only q, k, v and the attention weights. :func:`packed_dilated_neighbourhood_attention` takes q,
+k, v stacked in one tensor (a qkv projection's output) and writes its gradient without a stacking copy.
+Measured against the unfold formulation in ``tools/analysis/benchmark_dilated_attention.py``.
 """
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -54,32 +56,79 @@ def _dot_into(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor, buffer: torch
     torch.sum(scratch, dim=2, out=out)
 
 
+def _attention_forward(q, k, v, kernel_size: int, dilations: Tuple[int, ...], scale: float):
+    """Return ``(out, attn, rects per group)``; heads are split evenly over ``dilations``."""
+    B, num_heads, head_dim, H, W = q.shape
+    group = num_heads // len(dilations)
+    all_rects = [_offset_rects((H, W), kernel_size, dilation) for dilation in dilations]
+    attn = q.new_zeros(B, num_heads, kernel_size * kernel_size, H, W)
+    out = q.new_empty(B, num_heads, head_dim, H, W)
+    buffer = q.new_empty(B, group, head_dim, H, W)
+    for g, rects in enumerate(all_rects):
+        heads = slice(g * group, (g + 1) * group)
+        qg, kg, vg, logits, outg = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], out[:, heads]
+        for n, q_rect, k_rect in rects:
+            _dot_into(_rect(logits[:, :, n], q_rect), _rect(qg, q_rect), _rect(kg, k_rect), buffer)
+        # in-place softmax over the neighbours (out-of-map neighbours keep logit 0 and take part)
+        logits.mul_(scale)
+        logits.sub_(logits.amax(dim=2, keepdim=True)).exp_()
+        logits.div_(logits.sum(dim=2, keepdim=True))
+        for n, q_rect, k_rect in rects:
+            weight = _rect(logits[:, :, n:n + 1], q_rect)
+            if n == rects[0][0]:  # the centre offset covers the whole map: write, then accumulate
+                torch.mul(weight, vg, out=outg)
+            else:
+                _rect(outg, q_rect).addcmul_(weight, _rect(vg, k_rect))
+    return out, attn, all_rects
+
+
+def _attention_backward(grad_out, q, k, v, attn, all_rects, scale, grad_q, grad_k, grad_v) -> None:
+    """Write the gradients into ``grad_q``, ``grad_k``, ``grad_v`` (each may be None: not needed)."""
+    B, num_heads, head_dim, H, W = q.shape
+    group = num_heads // len(all_rects)
+    grad_out = grad_out.contiguous()
+    if grad_q is not None or grad_k is not None:
+        grad_logits = attn.new_empty(B, group, *attn.shape[2:])
+        buffer = q.new_empty(B, group, head_dim, H, W)
+    for g, rects in enumerate(all_rects):
+        heads = slice(g * group, (g + 1) * group)
+        qg, kg, vg, attng, gout = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], grad_out[:, heads]
+        centre = rects[0][0]
+        if grad_v is not None:
+            grad_vg = grad_v[:, heads]
+            for n, q_rect, k_rect in rects:
+                weight = _rect(attng[:, :, n:n + 1], q_rect)
+                if n == centre:
+                    torch.mul(weight, gout, out=grad_vg)
+                else:
+                    _rect(grad_vg, k_rect).addcmul_(weight, _rect(gout, q_rect))
+        if grad_q is None and grad_k is None:
+            continue
+        grad_logits.zero_()
+        for n, q_rect, k_rect in rects:
+            _dot_into(_rect(grad_logits[:, :, n], q_rect), _rect(gout, q_rect), _rect(vg, k_rect), buffer)
+        # softmax backward with the logit scale folded in: a * (g - sum(a * g)) * scale
+        grad_logits.sub_((grad_logits * attng).sum(dim=2, keepdim=True)).mul_(attng).mul_(scale)
+        for grad, source, of_keys in ((grad_q, kg, False), (grad_k, qg, True)):
+            if grad is None:
+                continue
+            gradg = grad[:, heads]
+            for n, q_rect, k_rect in rects:
+                weight = _rect(grad_logits[:, :, n:n + 1], q_rect)
+                if n == centre:
+                    torch.mul(weight, source, out=gradg)
+                elif of_keys:  # dL/dk[k_rect] += dL/dlogit * q[q_rect]
+                    _rect(gradg, k_rect).addcmul_(weight, _rect(source, q_rect))
+                else:  # dL/dq[q_rect] += dL/dlogit * k[k_rect]
+                    _rect(gradg, q_rect).addcmul_(weight, _rect(source, k_rect))
+
+
 class _DilatedNeighbourhoodAttention(torch.autograd.Function):
-    """Forward and backward over shifted views; heads are split evenly over ``dilations``."""
+    """Separate q, k, v tensors."""
 
     @staticmethod
     def forward(ctx, q, k, v, kernel_size: int, dilations: Tuple[int, ...], scale: float):
-        B, num_heads, head_dim, H, W = q.shape
-        group = num_heads // len(dilations)
-        all_rects = [_offset_rects((H, W), kernel_size, dilation) for dilation in dilations]
-        attn = q.new_zeros(B, num_heads, kernel_size * kernel_size, H, W)
-        out = q.new_empty(B, num_heads, head_dim, H, W)
-        buffer = q.new_empty(B, group, head_dim, H, W)
-        for g, rects in enumerate(all_rects):
-            heads = slice(g * group, (g + 1) * group)
-            qg, kg, vg, logits, outg = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], out[:, heads]
-            for n, q_rect, k_rect in rects:
-                _dot_into(_rect(logits[:, :, n], q_rect), _rect(qg, q_rect), _rect(kg, k_rect), buffer)
-            # in-place softmax over the neighbours (out-of-map neighbours keep logit 0 and take part)
-            logits.mul_(scale)
-            logits.sub_(logits.amax(dim=2, keepdim=True)).exp_()
-            logits.div_(logits.sum(dim=2, keepdim=True))
-            for n, q_rect, k_rect in rects:
-                weight = _rect(logits[:, :, n:n + 1], q_rect)
-                if n == rects[0][0]:  # the centre offset covers the whole map: write, then accumulate
-                    torch.mul(weight, vg, out=outg)
-                else:
-                    _rect(outg, q_rect).addcmul_(weight, _rect(vg, k_rect))
+        out, attn, all_rects = _attention_forward(q, k, v, kernel_size, dilations, scale)
         ctx.save_for_backward(q, k, v, attn)
         ctx.all_rects, ctx.scale = all_rects, scale
         return out
@@ -87,48 +136,38 @@ class _DilatedNeighbourhoodAttention(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         q, k, v, attn = ctx.saved_tensors
-        all_rects, scale = ctx.all_rects, ctx.scale
-        need_q, need_k, need_v = ctx.needs_input_grad[:3]
-        B, num_heads, head_dim, H, W = q.shape
-        group = num_heads // len(all_rects)
-        grad_q = q.new_empty(q.shape) if need_q else None
-        grad_k = k.new_empty(k.shape) if need_k else None
-        grad_v = v.new_empty(v.shape) if need_v else None
-        if need_q or need_k:
-            grad_logits = attn.new_empty(B, group, *attn.shape[2:])
-            buffer = q.new_empty(B, group, head_dim, H, W)
-        for g, rects in enumerate(all_rects):
-            heads = slice(g * group, (g + 1) * group)
-            qg, kg, vg, attng, gout = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], grad_out[:, heads]
-            centre = rects[0][0]
-            if need_v:
-                grad_vg = grad_v[:, heads]
-                for n, q_rect, k_rect in rects:
-                    weight = _rect(attng[:, :, n:n + 1], q_rect)
-                    if n == centre:
-                        torch.mul(weight, gout, out=grad_vg)
-                    else:
-                        _rect(grad_vg, k_rect).addcmul_(weight, _rect(gout, q_rect))
-            if not (need_q or need_k):
-                continue
-            grad_logits.zero_()
-            for n, q_rect, k_rect in rects:
-                _dot_into(_rect(grad_logits[:, :, n], q_rect), _rect(gout, q_rect), _rect(vg, k_rect), buffer)
-            # softmax backward with the logit scale folded in: a * (g - sum(a * g)) * scale
-            grad_logits.sub_((grad_logits * attng).sum(dim=2, keepdim=True)).mul_(attng).mul_(scale)
-            for grad, source, forward_rect in ((grad_q, kg, False), (grad_k, qg, True)):
-                if grad is None:
-                    continue
-                gradg = grad[:, heads]
-                for n, q_rect, k_rect in rects:
-                    weight = _rect(grad_logits[:, :, n:n + 1], q_rect)
-                    if n == centre:
-                        torch.mul(weight, source, out=gradg)
-                    elif forward_rect:  # dL/dk[k_rect] += dL/dlogit * q[q_rect]
-                        _rect(gradg, k_rect).addcmul_(weight, _rect(source, q_rect))
-                    else:  # dL/dq[q_rect] += dL/dlogit * k[k_rect]
-                        _rect(gradg, q_rect).addcmul_(weight, _rect(source, k_rect))
-        return grad_q, grad_k, grad_v, None, None, None
+        grads = [x.new_empty(x.shape) if need else None for x, need in zip((q, k, v), ctx.needs_input_grad)]
+        _attention_backward(grad_out, q, k, v, attn, ctx.all_rects, ctx.scale, *grads)
+        return (*grads, None, None, None)
+
+
+class _PackedDilatedNeighbourhoodAttention(torch.autograd.Function):
+    """One ``(B, 3, heads, head_dim, H, W)`` tensor: its gradient is written in place, no stacking copy."""
+
+    @staticmethod
+    def forward(ctx, qkv, kernel_size: int, dilations: Tuple[int, ...], scale: float):
+        out, attn, all_rects = _attention_forward(*qkv.unbind(1), kernel_size, dilations, scale)
+        ctx.save_for_backward(qkv, attn)
+        ctx.all_rects, ctx.scale = all_rects, scale
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        qkv, attn = ctx.saved_tensors
+        grad_qkv = qkv.new_empty(qkv.shape)
+        _attention_backward(grad_out, *qkv.unbind(1), attn, ctx.all_rects, ctx.scale, *grad_qkv.unbind(1))
+        return grad_qkv, None, None, None
+
+
+def _check_arguments(shape, kernel_size, dilation) -> Tuple[int, ...]:
+    if kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(f'kernel_size must be a positive odd number, got {kernel_size}.')
+    dilations = (dilation, ) if isinstance(dilation, int) else tuple(dilation)
+    if not dilations or any(int(d) != d or d < 1 for d in dilations):
+        raise ValueError(f'dilation must be a positive int or a non-empty sequence of them, got {dilation}.')
+    if shape[1] % len(dilations):
+        raise ValueError(f'{shape[1]} heads cannot be split evenly over the dilations {list(dilations)}.')
+    return tuple(int(d) for d in dilations)
 
 
 def dilated_neighbourhood_attention(q: torch.Tensor,
@@ -160,17 +199,37 @@ def dilated_neighbourhood_attention(q: torch.Tensor,
     if q.dim() != 5 or q.shape != k.shape or q.shape != v.shape:
         raise ValueError('dilated_neighbourhood_attention expects q, k, v of one shape (B, heads, head_dim, H, '
                          f'W); got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}.')
-    if kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f'kernel_size must be a positive odd number, got {kernel_size}.')
-    dilations = (dilation, ) if isinstance(dilation, int) else tuple(dilation)
-    if not dilations or any(int(d) != d or d < 1 for d in dilations):
-        raise ValueError(f'dilation must be a positive int or a non-empty sequence of them, got {dilation}.')
-    if q.shape[1] % len(dilations):
-        raise ValueError(f'{q.shape[1]} heads cannot be split evenly over the dilations {list(dilations)}.')
+    dilations = _check_arguments(q.shape, kernel_size, dilation)
     if scale is None:
         scale = q.shape[2]**-0.5
-    return _DilatedNeighbourhoodAttention.apply(q, k, v, int(kernel_size), tuple(int(d) for d in dilations),
-                                                float(scale))
+    return _DilatedNeighbourhoodAttention.apply(q, k, v, int(kernel_size), dilations, float(scale))
+
+
+def packed_dilated_neighbourhood_attention(qkv: torch.Tensor,
+                                           kernel_size: int = 3,
+                                           dilation: Union[int, Sequence[int]] = 1,
+                                           scale: Optional[float] = None) -> torch.Tensor:
+    """:func:`dilated_neighbourhood_attention` on q, k, v stacked in one tensor.
+
+    Equivalent to ``dilated_neighbourhood_attention(*qkv.unbind(1), ...)`` but backward writes the gradient
+    of ``qkv`` directly instead of stacking three separate ones (one copy and its memory less).
+
+    Args:
+        qkv (Tensor): ``(B, 3, heads, head_dim, H, W)``, e.g. a 1x1 qkv projection's output viewed so.
+        kernel_size (int): Neighbourhood side; odd. Defaults to 3.
+        dilation (int | Sequence[int]): As in :func:`dilated_neighbourhood_attention`. Defaults to 1.
+        scale (float, optional): Logit scale. Defaults to ``head_dim ** -0.5``.
+
+    Returns:
+        Tensor: ``(B, heads, head_dim, H, W)``, contiguous.
+    """
+    if qkv.dim() != 6 or qkv.shape[1] != 3:
+        raise ValueError('packed_dilated_neighbourhood_attention expects qkv of shape (B, 3, heads, head_dim, H, '
+                         f'W); got {tuple(qkv.shape)}.')
+    dilations = _check_arguments(qkv.shape[1:], kernel_size, dilation)
+    if scale is None:
+        scale = qkv.shape[3]**-0.5
+    return _PackedDilatedNeighbourhoodAttention.apply(qkv, int(kernel_size), dilations, float(scale))
 
 
 class MultiScaleDilatedAttention(nn.Module):
@@ -178,8 +237,8 @@ class MultiScaleDilatedAttention(nn.Module):
 
     A 1x1 projection (``qkv``, a ``Conv2d`` so that its weight has the official ``(3C, C, 1, 1)`` shape)
     produces q, k and v; the heads are split evenly over ``dilations`` (head ``j`` uses
-    ``dilations[j // (num_heads // len(dilations))]``), each group runs
-    :func:`dilated_neighbourhood_attention`, and the concatenated heads go through the ``proj`` Linear.
+    ``dilations[j // (num_heads // len(dilations))]``) and attend with
+    :func:`packed_dilated_neighbourhood_attention`; the heads, in order, go through the ``proj`` Linear.
 
     Args:
         dim (int): Channels.
@@ -215,7 +274,7 @@ class MultiScaleDilatedAttention(nn.Module):
         """x: (B, H, W, C) -> (B, H, W, C)."""
         B, H, W, C = x.shape
         qkv = self.qkv(x.permute(0, 3, 1, 2).contiguous())  # (B, 3C, H, W)
-        q, k, v = qkv.view(B, 3, self.num_heads, self.head_dim, H, W).unbind(1)
-        out = dilated_neighbourhood_attention(q, k, v, self.kernel_size, self.dilations, self.scale)
+        qkv = qkv.view(B, 3, self.num_heads, self.head_dim, H, W)
+        out = packed_dilated_neighbourhood_attention(qkv, self.kernel_size, self.dilations, self.scale)
         out = out.view(B, C, H, W).permute(0, 2, 3, 1)
         return self.proj(out)

@@ -188,3 +188,17 @@ def test_init_weights_follow_the_official_scheme():
     assert proj.weight.std().item() == pytest.approx(0.02, rel=0.2) and not proj.bias.any()
     qkv_conv = model.stages[0].blocks[0].attn.qkv  # a conv: PyTorch's default init, bias not zeroed
     assert qkv_conv.bias.abs().sum() > 0
+
+
+@pytest.mark.parametrize('scope', ['mmdet', 'mmseg'])
+def test_builds_as_a_dense_backbone_from_downstream_scopes(scope):
+    import importlib
+
+    from mmengine.registry import DefaultScope
+    registry = importlib.import_module(f'{scope}.registry').MODELS
+    with DefaultScope.overwrite_default_scope(scope):
+        model = registry.build(dict(type='mmattn.DilateFormer', arch=SMALL, out_indices=(0, 1, 2, 3),
+                                    gap_after_final_norm=False, norm_eval=True, frozen_stages=1))
+    assert isinstance(model, DilateFormer)
+    outs = model.train()(torch.randn(2, 3, 64, 96))
+    assert [tuple(o.shape[1:]) for o in outs] == [(24, 16, 24), (48, 8, 12), (96, 4, 6), (192, 2, 3)]

@@ -87,29 +87,36 @@ def _compare(op, x, atol=1e-5):
         torch.testing.assert_close(param.grad, ref_params[name].grad, atol=atol, rtol=1e-4, msg=name)
 
 
+MODES = {'saved': dict(), 'recomputed': dict(save_attention_limit=0), 'autograd': dict(fused=False)}
+
+
 @pytest.mark.parametrize('size', [(6, 7), (5, 9), (11, 3), (1, 4)])
-@pytest.mark.parametrize('fused', [True, False])
-def test_matches_reference_fp32(size, fused):
-    """fp32, forward and gradients within 1e-5: square-ish training size, off-size (table resized), 1-row."""
-    op = _make(fused=fused)
+@pytest.mark.parametrize('mode', list(MODES))
+def test_matches_reference_fp32(size, mode):
+    """fp32, forward and gradients within 1e-5: the table's own size, off-size (table resized), 1-row; with the
+    probabilities kept for backward, recomputed in backward, and through plain autograd."""
+    op = _make(**MODES[mode])
     x = torch.randn(2, *size, 24)
     _compare(op, x)
 
 
-def test_matches_reference_chunked(monkeypatch):
+@pytest.mark.parametrize('mode', ['saved', 'recomputed'])
+def test_matches_reference_chunked(monkeypatch, mode):
     """Chunking the queries (as at detection sizes) changes nothing."""
     import mmattn.models.layers.deformable_attention as module
-    monkeypatch.setattr(module, '_CHUNK_ELEMENTS', 600)
-    op = _make()
+    monkeypatch.setattr(module, '_CHUNK_ELEMENTS', 3000)
+    op = _make(**MODES[mode])
     _compare(op, torch.randn(2, 6, 7, 24))
 
 
-def test_float64_tight():
-    op = _make(dtype=torch.float64)
+@pytest.mark.parametrize('mode', ['saved', 'recomputed'])
+def test_float64_tight(mode):
+    op = _make(dtype=torch.float64, **MODES[mode])
     _compare(op, torch.randn(1, 5, 8, 24, dtype=torch.float64), atol=1e-10)
 
 
-def test_gradcheck_core():
+@pytest.mark.parametrize('save_probs', [True, False])
+def test_gradcheck_core(save_probs):
     """The hand-written backward of the fused core against finite differences (float64)."""
     from mmattn.models.layers.deformable_attention import _DeformableAttentionCore, normalized_pixel_centers
     torch.manual_seed(0)
@@ -120,7 +127,7 @@ def test_gradcheck_core():
     table = torch.randn(B * g, h // g, 3, 5, dtype=torch.float64, requires_grad=True)
     pos = (torch.rand(B * g, nk, 2, dtype=torch.float64) * 2.4 - 1.2).requires_grad_()
     query = normalized_pixel_centers(2, 3, torch.float64, 'cpu').flip(-1).reshape(nq, 2) * 0.5
-    assert torch.autograd.gradcheck(lambda *a: _DeformableAttentionCore.apply(*a, query, 0.7), (q, k, v, table, pos))
+    assert torch.autograd.gradcheck(lambda *a: _DeformableAttentionCore.apply(*a, query, 0.7, save_probs), (q, k, v, table, pos))
 
 
 def test_sampling_return_does_not_change_output():
@@ -150,3 +157,16 @@ def test_table_resize_on_load():
     dst.load_state_dict(src.state_dict())
     torch.testing.assert_close(dst.rpe_table, resize_rpe_table(src.rpe_table.detach(), (11, 13)))
     assert dst.rpe_table.shape == (6, 11, 13)
+
+
+def test_cpu_autocast_bfloat16():
+    """Under CPU bf16 autocast (--amp) the positions stay float32 and the output follows the fp32 one."""
+    op = _make()
+    x = torch.randn(2, 6, 7, 24)
+    expected = op(x)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out, pos, _ = op(x, return_sampling=True)
+    assert pos.dtype == torch.float32 and out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), expected, atol=0.1, rtol=0.05)
+    out.float().sum().backward()
+    assert all(p.grad is not None for p in op.parameters())

@@ -1,9 +1,9 @@
 """The dilated neighbourhood attention operator against the official unfold formulation, written out here."""
 import pytest
 import torch
-import torch.nn.functional as F
 
-from mmattn.models.layers import MultiScaleDilatedAttention, dilated_neighbourhood_attention
+from mmattn.models.layers import (MultiScaleDilatedAttention, dilated_neighbourhood_attention,
+                                  packed_dilated_neighbourhood_attention)
 
 
 def unfold_attention(q, k, v, kernel_size, dilation, scale):
@@ -78,6 +78,19 @@ def test_out_of_map_neighbours_take_part_in_the_softmax():
 def test_head_groups_use_their_own_dilation():
     errors = max_errors((11, 8), 3, (1, 2, 3), heads=6, head_dim=4)
     assert max(errors) < 1e-5, errors
+
+
+def test_packed_entry_point_gives_the_same_values_and_gradients():
+    torch.manual_seed(0)
+    qkv = torch.randn(2, 3, 6, 4, 9, 14, requires_grad=True)
+    packed = packed_dilated_neighbourhood_attention(qkv, 5, (1, 2, 3))
+    grad = torch.randn_like(packed)
+    (packed_grad, ) = torch.autograd.grad(packed, qkv, grad)
+    separate = dilated_neighbourhood_attention(*qkv.unbind(1), 5, (1, 2, 3))
+    (separate_grad, ) = torch.autograd.grad(separate, qkv, grad)
+    assert torch.equal(packed, separate) and torch.equal(packed_grad, separate_grad)
+    with pytest.raises(ValueError, match='qkv of shape'):
+        packed_dilated_neighbourhood_attention(qkv[:, :2])
 
 
 def test_only_requested_gradients_and_double_precision():

@@ -91,7 +91,7 @@ def test_table_resize():
     assert big.relative_position_bias_table.shape == (121, 3)
     expected = resize_relative_position_bias_table(small.relative_position_bias_table.detach(), 6)
     torch.testing.assert_close(big.relative_position_bias_table, expected)
-    # the centre (zero offset) of the table stays where it was, and a same-size table is untouched
+    # a table that already has the right size is returned as is
     assert resize_relative_position_bias_table(expected, 6) is expected
     assert int(math.isqrt(expected.shape[0])) == 11
 

@@ -1,0 +1,145 @@
+"""DAT v1 converter: state dicts in the official key layout (models.md 3.6), built here from the published
+architecture of every arch with random values, convert, load strictly, and chosen tensors land where they
+belong."""
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mmattn.converters import ConversionError, convert_dat
+from mmattn.converters.dat import _Classifier
+
+ARCHS = {  # official DAT v1 settings: dims, depths, heads, groups, window, training size
+    'tiny': ([96, 192, 384, 768], [2, 2, 6, 2], [3, 6, 12, 24], [0, 0, 3, 6], 7, 224),
+    'small': ([96, 192, 384, 768], [2, 2, 18, 2], [3, 6, 12, 24], [0, 0, 3, 6], 7, 224),
+    'base': ([128, 256, 512, 1024], [2, 2, 18, 2], [4, 8, 16, 32], [0, 0, 4, 8], 7, 224),
+    'base-384': ([128, 256, 512, 1024], [2, 2, 18, 2], [4, 8, 16, 32], [0, 0, 4, 8], 12, 384),
+}
+
+
+def official_state_dict(arch, num_classes=1000, seed=0, std=0.05):
+    """A random state dict with exactly the keys and shapes of the official DAT v1 classifier."""
+    dims, depths, heads, groups, window, img = ARCHS[arch]
+    g = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape, scale=std):
+        return torch.randn(*shape, generator=g) * scale
+
+    def norm(prefix, c):
+        return {f'{prefix}.weight': 1 + rnd(c, scale=0.1), f'{prefix}.bias': rnd(c, scale=0.1)}
+
+    sd = {'patch_proj.0.weight': rnd(dims[0], 3, 4, 4, scale=0.2), 'patch_proj.0.bias': rnd(dims[0]),
+          **norm('patch_proj.1.norm', dims[0])}
+    for i, (c, depth, h) in enumerate(zip(dims, depths, heads)):
+        fmap = img // 2**(i + 2)
+        spec = 'LS' * (depth // 2) if i < 2 else 'LD' * (depth // 2)
+        for j in range(2 * depth):
+            sd.update(norm(f'stages.{i}.layer_norms.{j}.norm', c))
+        for d, kind in enumerate(spec):
+            p = f'stages.{i}.mlps.{d}.chunk'
+            sd.update({f'{p}.linear1.weight': rnd(4 * c, c), f'{p}.linear1.bias': rnd(4 * c),
+                       f'{p}.linear2.weight': rnd(c, 4 * c), f'{p}.linear2.bias': rnd(c)})
+            a = f'stages.{i}.attns.{d}'
+            if kind in 'LS':
+                sd.update({f'{a}.relative_position_bias_table': rnd((2 * window - 1)**2, h, scale=0.5),
+                           f'{a}.relative_position_index': torch.zeros(window**2, window**2, dtype=torch.long),
+                           f'{a}.proj_qkv.weight': rnd(3 * c, c), f'{a}.proj_qkv.bias': rnd(3 * c),
+                           f'{a}.proj_out.weight': rnd(c, c), f'{a}.proj_out.bias': rnd(c)})
+                if kind == 'S':
+                    sd[f'{a}.attn_mask'] = torch.zeros((fmap // window)**2, window**2, window**2)
+            else:
+                cg, k = c // groups[i], [9, 7, 5, 3][i]
+                sd.update({f'{a}.rpe_table': rnd(h, 2 * fmap - 1, 2 * fmap - 1, scale=0.5),
+                           f'{a}.conv_offset.0.weight': rnd(cg, 1, k, k, scale=0.2),
+                           f'{a}.conv_offset.0.bias': rnd(cg), **norm(f'{a}.conv_offset.1.norm', cg),
+                           f'{a}.conv_offset.3.weight': rnd(2, cg, 1, 1, scale=0.5)})
+                for name in ('q', 'k', 'v', 'out'):
+                    sd.update({f'{a}.proj_{name}.weight': rnd(c, c, 1, 1), f'{a}.proj_{name}.bias': rnd(c)})
+        if i < 3:
+            sd[f'down_projs.{i}.0.weight'] = rnd(dims[i + 1], c, 2, 2, scale=0.1)
+            sd.update(norm(f'down_projs.{i}.1.norm', dims[i + 1]))
+    sd.update(norm('cls_norm.norm', dims[-1]))
+    sd.update({'cls_head.weight': rnd(num_classes, dims[-1]), 'cls_head.bias': rnd(num_classes)})
+    return sd
+
+
+def test_official_tiny_has_219_keys():
+    assert len(official_state_dict('tiny')) == 219  # models.md 3.6, buffers included
+
+
+@pytest.mark.parametrize('arch', list(ARCHS))
+def test_convert_every_arch(arch):
+    sd = official_state_dict(arch, num_classes=10)
+    converted, meta = convert_dat(sd)
+    assert meta == dict(arch=arch, source_layout='official', num_classes=10)
+    assert not any(k.endswith(('relative_position_index', 'attn_mask')) for k in converted)
+    model = _Classifier(arch, 10)
+    model.load_state_dict(converted, strict=True)
+    b = 'backbone.'
+    last = 3
+    checks = {
+        'patch_proj.0.weight': b + 'stem.conv.weight',
+        'patch_proj.1.norm.bias': b + 'stem.norm.bias',
+        'down_projs.0.0.weight': b + 'stages.1.downsample.conv.weight',
+        'down_projs.2.1.norm.weight': b + 'stages.3.downsample.norm.weight',
+        'stages.0.layer_norms.3.norm.weight': b + 'stages.0.blocks.1.norm2.weight',
+        'stages.2.layer_norms.4.norm.bias': b + 'stages.2.blocks.2.norm1.bias',
+        'stages.1.mlps.1.chunk.linear2.weight': b + 'stages.1.blocks.1.mlp.fc2.weight',
+        'stages.0.attns.1.relative_position_bias_table': b + 'stages.0.blocks.1.attn.relative_position_bias_table',
+        'stages.0.attns.1.proj_qkv.weight': b + 'stages.0.blocks.1.attn.qkv.weight',
+        'stages.2.attns.0.proj_out.bias': b + 'stages.2.blocks.0.attn.proj.bias',
+        'stages.2.attns.1.proj_out.bias': b + 'stages.2.blocks.1.attn.proj_out.bias',
+        'stages.2.attns.1.rpe_table': b + 'stages.2.blocks.1.attn.rpe_table',
+        'stages.3.attns.1.conv_offset.0.weight': b + 'stages.3.blocks.1.attn.offset_net.conv.weight',
+        'stages.3.attns.1.conv_offset.1.norm.weight': b + 'stages.3.blocks.1.attn.offset_net.norm.weight',
+        'cls_norm.norm.weight': b + f'norm{last}.weight',
+        'cls_head.bias': 'head.fc.bias',
+    }
+    state = model.state_dict()
+    for src, dst in checks.items():
+        assert torch.equal(state[dst], sd[src]), (src, dst)
+    for src, dst in {'stages.2.attns.1.proj_k.weight': b + 'stages.2.blocks.1.attn.proj_k.weight',
+                     'stages.3.attns.1.conv_offset.3.weight': b + 'stages.3.blocks.1.attn.offset_net.proj.weight'
+                     }.items():
+        assert torch.equal(state[dst], sd[src][:, :, 0, 0]), (src, dst)  # 1x1 conv squeezed to Linear
+
+
+def test_nested_prefixed_and_mmattn_layouts():
+    sd = {'module.' + k: v for k, v in official_state_dict('tiny', num_classes=5).items()}
+    converted, meta = convert_dat(sd)
+    again, meta2 = convert_dat(converted)
+    assert meta2['source_layout'] == 'mmattn' and set(again) == set(converted)
+
+
+def test_unknown_and_missing_keys_are_listed():
+    sd = official_state_dict('tiny', num_classes=5)
+    sd['stages.1.attns.0.extra_thing'] = torch.zeros(1)
+    del sd['stages.2.mlps.3.chunk.linear1.bias']
+    with pytest.raises(ConversionError) as err:
+        convert_dat(sd)
+    assert 'extra_thing' in str(err.value) and 'stages.2.blocks.3.mlp.fc1.bias' in str(err.value)
+
+
+def test_dat_plus_plus_and_foreign_checkpoints_are_refused():
+    with pytest.raises(ConversionError, match='DAT\\+\\+'):
+        convert_dat({'patch_proj.0.weight': torch.zeros(1), 'patch_proj.3.weight': torch.zeros(1)})
+    with pytest.raises(ConversionError, match='Not a DAT checkpoint'):
+        convert_dat({'foo.weight': torch.zeros(1)})
+
+
+def test_command_line(tmp_path):
+    """The tool reads a full training checkpoint nested under 'model' next to a pickled non-tensor object,
+    without unpickling it, and writes a strict-loading mmattn checkpoint."""
+    import argparse
+    from tests.conftest import REPO, run_tool
+    src, dst = tmp_path / 'dat_tiny.pth', tmp_path / 'out' / 'converted.pth'
+    torch.save({'model': official_state_dict('tiny', num_classes=7), 'epoch': 299,
+                'config': argparse.Namespace(lr=1.0)}, src)
+    result = run_tool('tools/model_converters/dat2mmattn.py', str(src), str(dst))
+    assert result.returncode == 0, result.stdout
+    assert 'DAT-tiny' in result.stdout and 'configs/dat/dat-tiny_in1k.py' in result.stdout
+    ckpt = torch.load(dst, weights_only=True)
+    _Classifier('tiny', 7).load_state_dict(ckpt['state_dict'], strict=True)
+    bad = run_tool('tools/model_converters/dat2mmattn.py', str(tmp_path / 'missing.pth'), str(dst))
+    assert bad.returncode != 0 and 'dat2mmattn' in bad.stdout
