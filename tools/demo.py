@@ -8,6 +8,7 @@ import json
 import os
 import os.path as osp
 import re
+import shutil
 import subprocess
 import sys
 
@@ -25,7 +26,7 @@ def run(*args):
     log_path = osp.join(ROOT, WORK_DIR, f'{osp.basename(args[0])}.log')
     with open(log_path, 'w') as f:
         f.write(proc.stdout)
-    lines = [l for l in proc.stdout.splitlines() if re.search(r'Epoch\(|accuracy/top1|Error|error', l)]
+    lines = [l for l in proc.stdout.splitlines() if re.search(r'Epoch\(|^\w*Error|^Traceback', l)]
     print('\n'.join(lines[-12:]), flush=True)
     if proc.returncode:
         sys.exit(f'{args[0]} failed (exit {proc.returncode}); full log: {log_path}')
@@ -53,7 +54,7 @@ def plot(records, path):
     ax_acc.plot([r['step'] for r in val], [r['accuracy/top1'] for r in val], marker='o')
     ax_acc.axhline(25, color='grey', linestyle='--', label='chance (4 classes)')
     ax_acc.set(title='validation top-1', xlabel='epoch', ylabel='top-1 (%)', ylim=(0, 100))
-    ax_acc.legend()
+    ax_acc.legend(loc='lower right')
     fig.suptitle('DaViT-T on synthetic shapes (make demo)')
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -62,6 +63,10 @@ def plot(records, path):
 def main():
     os.chdir(ROOT)
     os.makedirs(WORK_DIR, exist_ok=True)
+    for entry in os.listdir(WORK_DIR):  # a fresh run each time; the generated data is kept
+        if entry != osp.basename(DATA_ROOT):
+            path = osp.join(WORK_DIR, entry)
+            shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
     sys.path.insert(0, ROOT)
     from mmattn.datasets import make_imagenet_layout
     print(f'Generating the synthetic shapes dataset in {DATA_ROOT} ...', flush=True)

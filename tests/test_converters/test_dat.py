@@ -1,9 +1,6 @@
 """DAT v1 converter: state dicts in the official key layout (models.md 3.6), built here from the published
 architecture of every arch with random values, convert, load strictly, and chosen tensors land where they
 belong."""
-import subprocess
-import sys
-
 import pytest
 import torch
 
@@ -132,7 +129,7 @@ def test_command_line(tmp_path):
     """The tool reads a full training checkpoint nested under 'model' next to a pickled non-tensor object,
     without unpickling it, and writes a strict-loading mmattn checkpoint."""
     import argparse
-    from tests.conftest import REPO, run_tool
+    from tests.conftest import run_tool
     src, dst = tmp_path / 'dat_tiny.pth', tmp_path / 'out' / 'converted.pth'
     torch.save({'model': official_state_dict('tiny', num_classes=7), 'epoch': 299,
                 'config': argparse.Namespace(lr=1.0)}, src)

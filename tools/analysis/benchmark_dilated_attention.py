@@ -23,16 +23,13 @@ during the pass (activations saved for backward, temporaries, outputs, input gra
 peak reported. Inputs and the upstream gradient exist before the pass and are not counted.
 """
 import argparse
-import json
-import os
-import statistics
-import tempfile
-import time
+import functools
 
 import torch
 import torch.nn.functional as F
 
 from mmattn.models.layers import packed_dilated_neighbourhood_attention
+from mmattn.utils.benchmark import interleaved_median_times, peak_cpu_bytes
 
 KERNEL_SIZE = 3
 DILATIONS = (1, 2, 3)
@@ -71,25 +68,6 @@ def forward_backward(operator, qkv, grad):
     operator(qkv).backward(grad)
 
 
-def peak_bytes(operator, qkv, grad) -> int:
-    from torch.profiler import ProfilerActivity, profile
-    qkv.grad = None
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        forward_backward(operator, qkv, grad)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, 'trace.json')
-        prof.export_chrome_trace(path)
-        with open(path) as f:
-            events = [e for e in json.load(f)['traceEvents'] if e.get('name') == '[memory]']
-    events.sort(key=lambda e: (e['ts'], e['args'].get('Ev Idx', 0)))
-    held = peak = 0
-    for event in events:
-        held += event['args']['Bytes']
-        peak = max(peak, held)
-    qkv.grad = None
-    return peak
-
-
 def benchmark(shape, channels, heads, batch, repeats):
     H, W = shape
     torch.manual_seed(0)
@@ -103,14 +81,13 @@ def benchmark(shape, channels, heads, batch, repeats):
     error = max((outputs['unfold'] - outputs['mmattn']).abs().max().item(),
                 (grads['unfold'] - grads['mmattn']).abs().max().item())
     del outputs, grads
-    times = {name: [] for name in OPERATORS}
-    for _ in range(repeats):
-        for name, operator in OPERATORS.items():
-            start = time.perf_counter()
-            forward_backward(operator, qkv, grad)
-            times[name].append(time.perf_counter() - start)
-    memory = {name: peak_bytes(operator, qkv, grad) for name, operator in OPERATORS.items()}
-    return {name: (statistics.median(times[name]), memory[name]) for name in OPERATORS}, error
+    calls = {name: functools.partial(forward_backward, operator, qkv, grad) for name, operator in OPERATORS.items()}
+    times = interleaved_median_times(calls, repeats)
+    memory = {}
+    for name, call in calls.items():
+        qkv.grad = None
+        memory[name] = peak_cpu_bytes(call)
+    return {name: (times[name], memory[name]) for name in OPERATORS}, error
 
 
 def main(argv=None):

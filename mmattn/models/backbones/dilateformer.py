@@ -148,8 +148,9 @@ class DilateFormer(StagedBackbone):
         out_indices (Sequence[int] | int): Stages whose feature maps (taken before the stage's downsample)
             are returned, each through its own LayerNorm ``norm{i}``. Defaults to ``(3, )``.
         gap_after_final_norm (bool): The official classifier's order: apply ``norm{i}`` to every token,
-            then average-pool, returning ``(B, C)`` vectors. When False, return normalised ``(B, C, H, W)``
-            maps for dense prediction. Defaults to True.
+            then average-pool, returning ``(B, C)`` vectors (the reverse of DaViT's
+            ``gap_before_final_norm``). When False, return normalised ``(B, C, H, W)`` maps for dense
+            prediction. Defaults to True.
         frozen_stages (int): ``-1`` freezes nothing; ``0`` freezes the stem; ``k > 0`` also stages
             ``0..k-1`` (including their downsamples) and their output norms. Defaults to -1.
         norm_eval (bool): Keep the BatchNorm layers (stem and downsamples) in eval mode during training.

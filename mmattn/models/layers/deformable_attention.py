@@ -22,7 +22,7 @@ attention maps keep their probabilities for backward; large ones (detection size
 forward and recompute bias and probabilities in backward, so nothing of size ``Nq * Nk`` is kept between
 forward and backward. Other devices use ``F.scaled_dot_product_attention`` with the bias through autograd.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -242,7 +242,7 @@ class DeformableAttention(nn.Module):
         x = x.reshape(B, H, W, self.num_groups, self.group_dim).permute(0, 3, 1, 2, 4)
         return x.reshape(B * self.num_groups, H, W, self.group_dim).permute(0, 3, 1, 2)
 
-    def _offsets(self, q: torch.Tensor) -> torch.Tensor:
+    def _offsets(self, q: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """q ``(B, H, W, C)`` -> sampling positions ``(B*g, H, W, 2)`` in normalised ``(y, x)``, and references."""
         B, H, W, _ = q.shape
         g, cg = self.num_groups, self.group_dim

@@ -1,0 +1,47 @@
+"""Side-by-side measurement helpers for tools/analysis/ benchmarks (never used in tests)."""
+import json
+import os
+import statistics
+import tempfile
+import time
+from typing import Callable, Dict
+
+
+def interleaved_median_times(functions: Dict[str, Callable[[], None]], repeats: int,
+                             warmup: int = 1) -> Dict[str, float]:
+    """Median wall time of each function, calls interleaved so that machine load affects all alike."""
+    for _ in range(warmup):
+        for function in functions.values():
+            function()
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def peak_cpu_bytes(function: Callable[[], None]) -> int:
+    """Peak bytes held by tensors created during ``function()`` on the CPU.
+
+    Runs it once under ``torch.profiler`` with ``profile_memory=True``, which records every allocation and free
+    of torch's CPU allocator (no caching on CPU: each is a real malloc/free). The running sum of those records,
+    in order, is the memory held by tensors created during the call (activations saved for backward,
+    temporaries, outputs, gradients); its maximum is the peak. Tensors that exist before the call are not
+    counted.
+    """
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        function()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'trace.json')
+        prof.export_chrome_trace(path)
+        with open(path) as f:
+            events = [e for e in json.load(f)['traceEvents'] if e.get('name') == '[memory]']
+    events.sort(key=lambda e: (e['ts'], e['args'].get('Ev Idx', 0)))
+    held = peak = 0
+    for event in events:
+        held += event['args']['Bytes']
+        peak = max(peak, held)
+    return peak
