@@ -7,11 +7,9 @@ weights-only loader: pickled non-tensor objects (e.g. training arguments) become
 never executed. DST evaluates with ``tools/test.py configs/davit/davit-<arch>_in1k.py DST``.
 """
 import argparse
-import sys
 
-from mmattn.converters import ConversionError, convert_davit
-from mmattn.converters.utils import save_converted
-from mmattn.utils import UnsafeCheckpointError, extract_state_dict, load_checkpoint_file
+from mmattn.converters import convert_davit
+from mmattn.converters.cli import convert_file
 
 
 def main(argv=None):
@@ -19,15 +17,8 @@ def main(argv=None):
     parser.add_argument('src', help='official / timm / mmpretrain DaViT checkpoint')
     parser.add_argument('dst', help='output mmattn checkpoint')
     args = parser.parse_args(argv)
-    try:
-        checkpoint = load_checkpoint_file(args.src, opaque_objects=True)
-        state_dict, meta = convert_davit(extract_state_dict(checkpoint))
-    except (ConversionError, UnsafeCheckpointError, FileNotFoundError, ValueError) as err:
-        sys.exit(f'davit2mmattn: {err}')
-    save_converted(state_dict, args.dst, dict(meta, converted_from=args.src))
-    print(f'Converted a {meta["source_layout"]} DaViT-{meta["arch"]} checkpoint ({len(state_dict)} tensors, '
-          f'{meta["num_classes"]} classes) to {args.dst}; evaluate it with\n'
-          f'    python tools/test.py configs/davit/davit-{meta["arch"]}_in1k.py {args.dst}')
+    meta = convert_file('davit2mmattn', args.src, args.dst, convert_davit)
+    print(f'Evaluate it with\n    python tools/test.py configs/davit/davit-{meta["arch"]}_in1k.py {args.dst}')
 
 
 if __name__ == '__main__':

@@ -8,12 +8,11 @@ SRC may be a bare state dict or a training checkpoint with the weights under ``m
 DST evaluates with ``tools/test.py configs/dilateformer/dilateformer-<arch>_in1k.py DST``.
 """
 import argparse
-import sys
+from functools import partial
 
-from mmattn.converters import ConversionError, convert_dilateformer
+from mmattn.converters import convert_dilateformer
+from mmattn.converters.cli import convert_file
 from mmattn.converters.dilateformer import select_weights
-from mmattn.converters.utils import save_converted
-from mmattn.utils import UnsafeCheckpointError, load_checkpoint_file
 
 
 def main(argv=None):
@@ -22,15 +21,10 @@ def main(argv=None):
     parser.add_argument('dst', help='output mmattn checkpoint')
     parser.add_argument('--ema', action='store_true', help='convert the model_ema weights instead of model')
     args = parser.parse_args(argv)
-    try:
-        checkpoint = load_checkpoint_file(args.src, opaque_objects=True)
-        state_dict, meta = convert_dilateformer(select_weights(checkpoint, ema=args.ema))
-    except (ConversionError, UnsafeCheckpointError, FileNotFoundError, ValueError) as err:
-        sys.exit(f'dilateformer2mmattn: {err}')
-    meta = dict(meta, converted_from=args.src, weights='model_ema' if args.ema else 'model')
-    save_converted(state_dict, args.dst, meta)
-    print(f'Converted a {meta["source_layout"]} DilateFormer-{meta["arch"]} checkpoint ({len(state_dict)} '
-          f'tensors, {meta["num_classes"]} classes, {meta["weights"]} weights) to {args.dst}; evaluate it with\n'
+    weights = 'model_ema' if args.ema else 'model'
+    meta = convert_file('dilateformer2mmattn', args.src, args.dst, convert_dilateformer,
+                        select_weights=partial(select_weights, ema=args.ema), extra_meta=dict(weights=weights))
+    print(f'({weights} weights). Evaluate it with\n'
           f'    python tools/test.py configs/dilateformer/dilateformer-{meta["arch"]}_in1k.py {args.dst}')
 
 

@@ -2,9 +2,11 @@
 import copy
 from typing import Dict, Iterable, Sequence, Union
 
+import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
+from mmengine.model.weight_init import trunc_normal_
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
@@ -54,14 +56,39 @@ def checkpointed(module: nn.Module, *args, enabled: bool):
 
 
 class StagedBackbone(BaseModule):
-    """Base for backbones made of a stem, stages and per-output norms.
+    """Base for backbones made of ``self.stem``, ``self.stages`` and a LayerNorm ``norm{i}`` per output.
 
-    Subclasses set ``self.frozen_stages``, ``self.norm_eval`` and implement :meth:`frozen_modules`, the
-    modules that ``frozen_stages`` stops (in order: stem, stage 0, stage 1, ...).
+    Subclasses set ``embed_dims``, ``num_stages``, ``out_indices``, ``frozen_stages`` and ``norm_eval``.
+    ``frozen_stages=-1`` freezes nothing, ``0`` the stem, ``k > 0`` also stages ``0..k-1`` and their output
+    norms (override :meth:`frozen_modules` for another split).
     """
 
+    def add_output_norms(self, eps: float = 1e-5) -> None:
+        for i in self.out_indices:
+            self.add_module(f'norm{i}', nn.LayerNorm(self.embed_dims[i], eps=eps))
+
     def frozen_modules(self):
-        raise NotImplementedError
+        if self.frozen_stages >= 0:
+            yield self.stem
+        for i in range(min(self.frozen_stages, self.num_stages)):
+            yield self.stages[i]
+            if i in self.out_indices:
+                yield getattr(self, f'norm{i}')
+
+    def init_weights(self):
+        super().init_weights()
+        if self.init_cfg is not None:
+            return  # pretrained weights or a user-given init
+        for module in self.modules():  # as the official models: Linear only, other layers keep torch's init
+            if isinstance(module, nn.Linear):
+                trunc_normal_(module.weight, std=.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+    def check_image_batch(self, x: torch.Tensor) -> None:
+        if x.dim() != 4:
+            raise ValueError(f'{type(self).__name__} expects a (B, C, H, W) image batch, got shape '
+                             f'{tuple(x.shape)}.')
 
     def _freeze_stages(self):
         for module in self.frozen_modules():

@@ -11,7 +11,6 @@ from typing import List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 from mmcv.cnn.bricks import DropPath
-from mmengine.model.weight_init import trunc_normal_
 
 from mmattn.registry import MODELS
 from ..layers import ChannelGroupAttention, ConvPosEnc, Mlp, WindowAttention
@@ -177,31 +176,12 @@ class DaViT(StagedBackbone):
                            mlp_ratio, qkv_bias, drop_paths[2 * first:2 * (first + depth)], downsample=i > 0,
                            with_cp=with_cp))
             first += depth
-        for i in self.out_indices:
-            self.add_module(f'norm{i}', nn.LayerNorm(self.embed_dims[i]))
+        self.add_output_norms()
         self._freeze_stages()
 
-    def init_weights(self):
-        super().init_weights()
-        if self.init_cfg is not None:
-            return  # pretrained weights or a user-given init
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                trunc_normal_(module.weight, std=.02)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-
-    def frozen_modules(self):
-        if self.frozen_stages >= 0:
-            yield self.stem
-        for i in range(min(self.frozen_stages, self.num_stages)):
-            yield self.stages[i]
-            if i in self.out_indices:
-                yield getattr(self, f'norm{i}')
 
     def forward(self, x: torch.Tensor) -> tuple:
-        if x.dim() != 4:
-            raise ValueError(f'DaViT expects a (B, C, H, W) image batch, got shape {tuple(x.shape)}.')
+        self.check_image_batch(x)
         x = self.stem(x)
         outs = []
         for i, stage in enumerate(self.stages):

@@ -17,7 +17,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
-from mmengine.model.weight_init import trunc_normal_
 
 from mmattn.registry import MODELS
 from ..layers import ConvPosEnc, Mlp, MultiScaleDilatedAttention
@@ -218,31 +217,12 @@ class DilateFormer(StagedBackbone):
                                   kernel_size, dilations, mlp_ratio, qkv_bias, drop_paths[first:first + depth],
                                   with_cp))
             first += depth
-        for i in self.out_indices:
-            self.add_module(f'norm{i}', nn.LayerNorm(self.embed_dims[i], eps=LN_EPS))
+        self.add_output_norms(eps=LN_EPS)
         self._freeze_stages()
 
-    def init_weights(self):
-        super().init_weights()
-        if self.init_cfg is not None:
-            return  # pretrained weights or a user-given init
-        for module in self.modules():  # as official: Linear only; convs and norms keep PyTorch's defaults
-            if isinstance(module, nn.Linear):
-                trunc_normal_(module.weight, std=.02)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-
-    def frozen_modules(self):
-        if self.frozen_stages >= 0:
-            yield self.stem
-        for i in range(min(self.frozen_stages, self.num_stages)):
-            yield self.stages[i]
-            if i in self.out_indices:
-                yield getattr(self, f'norm{i}')
 
     def forward(self, x: torch.Tensor) -> tuple:
-        if x.dim() != 4:
-            raise ValueError(f'DilateFormer expects a (B, C, H, W) image batch, got shape {tuple(x.shape)}.')
+        self.check_image_batch(x)
         x = self.stem(x).permute(0, 2, 3, 1)
         outs = []
         last = max(self.out_indices)

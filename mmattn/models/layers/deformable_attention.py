@@ -93,8 +93,8 @@ class _DeformableAttentionCore(torch.autograd.Function):
             bias = bias.view(B * h, e - s, Nk).to(q.dtype)
             if save_probs:
                 bias.baddbmm_(q3[:, s:e], k3.transpose(1, 2), alpha=scale)  # (q . k) * scale + bias
-                if step >= Nq:
-                    probs = torch.softmax(bias, dim=-1)
+                if step >= Nq:  # one chunk: the softmax in place (row-wise, each value read before written)
+                    probs = torch.ops.aten._softmax.out(bias, -1, False, out=bias)
                     out = torch.bmm(probs, v3)
                 else:
                     probs[:, s:e] = torch.softmax(bias, dim=-1)
