@@ -135,7 +135,7 @@ def test_command_line(tmp_path):
                 'config': argparse.Namespace(lr=1.0)}, src)
     result = run_tool('tools/model_converters/dat2mmattn.py', str(src), str(dst))
     assert result.returncode == 0, result.stdout
-    assert 'DAT-tiny' in result.stdout and 'configs/dat/dat-tiny_in1k.py' in result.stdout
+    assert 'dat-tiny' in result.stdout and 'configs/dat/dat-tiny_in1k.py' in result.stdout
     ckpt = torch.load(dst, weights_only=True)
     _Classifier('tiny', 7).load_state_dict(ckpt['state_dict'], strict=True)
     bad = run_tool('tools/model_converters/dat2mmattn.py', str(tmp_path / 'missing.pth'), str(dst))

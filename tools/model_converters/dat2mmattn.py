@@ -9,11 +9,9 @@ convolutions of the deformable layers become Linear weights. Unknown or missing 
 DST evaluates with ``tools/test.py configs/dat/dat-<arch>_in1k.py DST``.
 """
 import argparse
-import sys
 
-from mmattn.converters import ConversionError, convert_dat
-from mmattn.converters.utils import save_converted
-from mmattn.utils import UnsafeCheckpointError, extract_state_dict, load_checkpoint_file
+from mmattn.converters import convert_dat
+from mmattn.converters.cli import convert_file
 
 CONFIGS = {'tiny': 'dat-tiny_in1k.py', 'small': 'dat-small_in1k.py', 'base': 'dat-base_in1k.py',
            'base-384': 'dat-base_in1k-384px.py'}
@@ -24,15 +22,8 @@ def main(argv=None):
     parser.add_argument('src', help='official DAT v1 checkpoint')
     parser.add_argument('dst', help='output mmattn checkpoint')
     args = parser.parse_args(argv)
-    try:
-        checkpoint = load_checkpoint_file(args.src, opaque_objects=True)
-        state_dict, meta = convert_dat(extract_state_dict(checkpoint))
-    except (ConversionError, UnsafeCheckpointError, FileNotFoundError, ValueError) as err:
-        sys.exit(f'dat2mmattn: {err}')
-    save_converted(state_dict, args.dst, dict(meta, converted_from=args.src))
-    print(f'Converted a {meta["source_layout"]} DAT-{meta["arch"]} checkpoint ({len(state_dict)} tensors, '
-          f'{meta["num_classes"]} classes) to {args.dst}; evaluate it with\n'
-          f'    python tools/test.py configs/dat/{CONFIGS[meta["arch"]]} {args.dst}')
+    meta = convert_file('dat2mmattn', args.src, args.dst, convert_dat)
+    print(f'Evaluate it with\n    python tools/test.py configs/dat/{CONFIGS[meta["arch"]]} {args.dst}')
 
 
 if __name__ == '__main__':

@@ -19,6 +19,7 @@ from typing import List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 from mmcv.cnn.bricks import DropPath
+from mmengine.model import BaseModule
 
 from mmattn.registry import MODELS
 from ..layers import DeformableAttention, Mlp, ShiftedWindowAttention
@@ -193,8 +194,7 @@ class DAT(StagedBackbone):
                          settings['offset_kernel_sizes'][i], settings['offset_range_factors'][i], (fmap, fmap),
                          mlp_ratio, drop_paths[first:first + depth], downsample=i > 0, with_cp=with_cp))
             first += depth
-        for i in self.out_indices:
-            self.add_module(f'norm{i}', nn.LayerNorm(self.embed_dims[i]))
+        self.add_output_norms()
         self._freeze_stages()
 
     @staticmethod
@@ -218,21 +218,17 @@ class DAT(StagedBackbone):
                                  f"{settings['num_groups'][i]}.")
         return settings
 
-    def frozen_modules(self):
-        if self.frozen_stages >= 0:
-            yield self.stem
-        for i in range(min(self.frozen_stages, self.num_stages)):
-            yield self.stages[i]
-            if i in self.out_indices:
-                yield getattr(self, f'norm{i}')
+    def init_weights(self):
+        # The official model keeps PyTorch's default initialisation everywhere (its reset_parameters never matches
+        # a module); only init_cfg (e.g. Pretrained) applies, not the trunc_normal Linear init of the base class.
+        BaseModule.init_weights(self)
 
     def _output(self, i: int, x: torch.Tensor) -> torch.Tensor:
         x = getattr(self, f'norm{i}')(x)
         return x.mean(dim=(1, 2)) if self.gap_before_final_norm else x.permute(0, 3, 1, 2).contiguous()
 
     def forward(self, x: torch.Tensor) -> tuple:
-        if x.dim() != 4:
-            raise ValueError(f'DAT expects a (B, C, H, W) image batch, got shape {tuple(x.shape)}.')
+        self.check_image_batch(x)
         x = self.stem(x)
         outs = []
         for i, stage in enumerate(self.stages):

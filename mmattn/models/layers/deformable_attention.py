@@ -105,21 +105,24 @@ class _DeformableAttentionCore(torch.autograd.Function):
                 out.view(B, h, Nq, d)[:, :, s:e] = o
                 lse[:, :, s:e] = l
             del bias
-        ctx.save_for_backward(q3, k3, v3, table, pos_half, query_half, out, probs if save_probs else lse)
+        # the probabilities are kept as an attribute, not a saved tensor, so that backward can free them early
+        ctx.save_for_backward(q3, k3, v3, table, pos_half, query_half, out, lse)
+        ctx.probs = probs
         ctx.scale, ctx.save_probs, ctx.shape = scale, save_probs, (B, h, Nq, Nk, d)
         return out.view(B, h, Nq, d)
 
     @staticmethod
     @torch.amp.custom_bwd(device_type='cpu')
     def backward(ctx, grad_out):
-        q3, k3, v3, table, pos_half, query_half, out, saved = ctx.saved_tensors
+        q3, k3, v3, table, pos_half, query_half, out, lse = ctx.saved_tensors
+        saved_probs, ctx.probs = ctx.probs, None
         scale, save_probs, (B, h, Nq, Nk, d) = ctx.scale, ctx.save_probs, ctx.shape
         table_dtype, table = table.dtype, table.to(pos_half.dtype)
         Bg, hg = table.shape[:2]
         need_q, need_k, need_v, need_table, need_pos = ctx.needs_input_grad[:5]
         grad_out = grad_out.reshape(B * h, Nq, d)
         neg_delta = -(grad_out * out).sum(-1, keepdim=True)  # -rowsum(dO * O)
-        lse = None if save_probs else saved.view(B * h, Nq, 1)
+        lse = None if save_probs else lse.view(B * h, Nq, 1)
         dq = torch.empty_like(q3) if need_q else None
         dk = torch.zeros_like(k3) if need_k else None
         dv = torch.zeros_like(v3) if need_v else None
@@ -130,13 +133,16 @@ class _DeformableAttentionCore(torch.autograd.Function):
         for s in range(0, Nq, step):
             e = min(Nq, s + step)
             qc, doc = q3[:, s:e], grad_out[:, s:e]
-            grid = _bias_grid(query_half[s:e], pos_half) if (need_table or need_pos or not save_probs) else None
-            if save_probs:
-                probs = saved[:, s:e]
-            else:  # recompute the softmax from the bias and the saved log-sum-exp
+            grid = None
+            if save_probs and saved_probs is not None:
+                probs = saved_probs[:, s:e]
+                if e - s == Nq:
+                    saved_probs = None  # one chunk: released as soon as d logits exist
+            else:  # recompute the probabilities (from the log-sum-exp; or again after a retain_graph backward)
+                grid = _bias_grid(query_half[s:e], pos_half)
                 probs = F.grid_sample(table, grid, mode='bilinear', padding_mode='zeros', align_corners=True)
-                probs = probs.view(B * h, e - s, Nk).to(q3.dtype)
-                probs.baddbmm_(qc, kt, alpha=scale).sub_(lse[:, s:e]).exp_()
+                probs = probs.view(B * h, e - s, Nk).to(q3.dtype).baddbmm_(qc, kt, alpha=scale)
+                probs = probs.sub_(lse[:, s:e]).exp_() if lse is not None else torch.softmax(probs, dim=-1)
             if need_v:
                 dv.baddbmm_(probs.transpose(1, 2), doc)
             dscores = torch.baddbmm(neg_delta[:, s:e], doc, vt).mul_(probs)  # d logits (= d bias)
@@ -146,6 +152,8 @@ class _DeformableAttentionCore(torch.autograd.Function):
             if need_k:
                 dk.baddbmm_(dscores.transpose(1, 2), qc, alpha=scale)
             if need_table or need_pos:
+                if grid is None:
+                    grid = _bias_grid(query_half[s:e], pos_half)
                 gt, gg = torch.ops.aten.grid_sampler_2d_backward(
                     dscores.view(Bg, hg, e - s, Nk).to(grid.dtype), table, grid, 0, 0, True,
                     [need_table, need_pos])

@@ -172,3 +172,11 @@ def test_sampling_positions():
     assert positions[2][1].shape == references[2][1].shape == (2, 2, 6, 4, 2)
     assert positions[3][1].shape == (2, 4, 3, 2, 2)
     assert not torch.equal(positions[2][1], references[2][1])
+
+
+def test_init_weights_keeps_torch_defaults():
+    """The official model never re-initialises its layers; init_weights without init_cfg changes nothing."""
+    model = DAT(SMALL)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.init_weights()
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

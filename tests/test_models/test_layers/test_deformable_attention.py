@@ -171,3 +171,13 @@ def test_cpu_autocast_bfloat16():
     torch.testing.assert_close(out.float(), expected, atol=0.1, rtol=0.05)
     out.float().sum().backward()
     assert all(p.grad is not None for p in op.parameters())
+
+
+@pytest.mark.parametrize('mode', ['saved', 'recomputed'])
+def test_backward_twice_with_retain_graph(mode):
+    op = _make(**MODES[mode])
+    x = torch.randn(1, 5, 6, 24, requires_grad=True)
+    y = op(x).square().sum()
+    first = torch.autograd.grad(y, x, retain_graph=True)[0]
+    second = torch.autograd.grad(y, x)[0]
+    torch.testing.assert_close(first, second)
