@@ -145,7 +145,7 @@ class _DeformableAttentionCore(torch.autograd.Function):
                 probs = probs.sub_(lse[:, s:e]).exp_() if lse is not None else torch.softmax(probs, dim=-1)
             if need_v:
                 dv.baddbmm_(probs.transpose(1, 2), doc)
-            dscores = torch.baddbmm(neg_delta[:, s:e], doc, vt).mul_(probs)  # d logits (= d bias)
+            dscores = torch.bmm(doc, vt).add_(neg_delta[:, s:e]).mul_(probs)  # d logits (= d bias)
             del probs
             if need_q:
                 dq[:, s:e] = torch.bmm(dscores, k3)
