@@ -21,9 +21,8 @@ import re
 from typing import Dict, Mapping, Tuple
 
 import torch
-import torch.nn as nn
 
-from .utils import ConversionError, check_against_model, strip_prefix
+from .utils import ConversionError, check_classifier, strip_prefix
 
 DROPPED_BUFFERS = ('relative_position_index', 'attn_mask')
 ARCH_NAMES = ('tiny', 'small', 'base', 'base-384')
@@ -119,16 +118,6 @@ def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> Tuple[str, dict]:
     raise ConversionError(f'No DAT arch has {found}; known archs: {list(ARCH_NAMES)}.')
 
 
-class _Classifier(nn.Module):
-    """Key skeleton of the ImageClassifier the configs build (backbone + LinearClsHead)."""
-
-    def __init__(self, arch: str, num_classes: int):
-        super().__init__()
-        from mmattn.models.backbones.dat import DAT
-        self.backbone = DAT(arch)
-        self.head = nn.Module()
-        self.head.fc = nn.Linear(self.backbone.embed_dims[-1], num_classes)
-
 
 def convert_dat(state_dict: Mapping[str, torch.Tensor]) -> Tuple[Dict[str, torch.Tensor], dict]:
     """Convert a DAT v1 classification state dict to mmattn's ImageClassifier keys.
@@ -148,10 +137,6 @@ def convert_dat(state_dict: Mapping[str, torch.Tensor]) -> Tuple[Dict[str, torch
     else:
         state_dict = {k: v for k, v in state_dict.items() if k.rsplit('.', 1)[-1] not in DROPPED_BUFFERS}
     arch, _ = infer_arch(state_dict)
-    if 'head.fc.weight' not in state_dict:
-        raise ConversionError('The checkpoint has no classifier (cls_head / head.fc); mmattn classifier '
-                              'checkpoints need one. Backbone-only weights can be loaded directly with '
-                              "init_cfg=dict(type='Pretrained', prefix='backbone.').")
-    num_classes = state_dict['head.fc.weight'].shape[0]
-    check_against_model(state_dict, _Classifier(arch, num_classes), f'a {layout} DAT-{arch} checkpoint')
+    from mmattn.models.backbones.dat import DAT
+    num_classes = check_classifier(state_dict, DAT(arch), f'a {layout} DAT-{arch} checkpoint')
     return dict(state_dict), dict(arch=arch, source_layout=layout, num_classes=num_classes)

@@ -7,9 +7,8 @@ import re
 from typing import Dict, Mapping, Tuple
 
 import torch
-import torch.nn as nn
 
-from .utils import ConversionError, check_against_model, rename_keys, strip_prefix
+from .utils import ConversionError, check_classifier, rename_keys, strip_prefix
 
 # official (dingmyu/davit) -> timm, in the order timm's checkpoint_filter_fn applies them
 OFFICIAL_TO_TIMM = [
@@ -83,16 +82,6 @@ def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> Tuple[str, dict]:
                           f'{sorted(k for k in DaViT.arch_zoo if len(k) > 1)}.')
 
 
-class _Classifier(nn.Module):
-    """Key skeleton of the ImageClassifier the configs build (backbone + LinearClsHead)."""
-
-    def __init__(self, arch: str, num_classes: int):
-        super().__init__()
-        from mmattn.models.backbones.davit import DaViT
-        self.backbone = DaViT(arch)
-        self.head = nn.Module()
-        self.head.fc = nn.Linear(self.backbone.embed_dims[-1], num_classes)
-
 
 def convert_davit(state_dict: Mapping[str, torch.Tensor]) -> Tuple[Dict[str, torch.Tensor], dict]:
     """Convert a DaViT classification state dict to mmattn's ImageClassifier keys.
@@ -113,10 +102,6 @@ def convert_davit(state_dict: Mapping[str, torch.Tensor]) -> Tuple[Dict[str, tor
     elif layout == 'mmpretrain':
         state_dict = rename_keys(state_dict, MMPRETRAIN_TO_MMATTN)
     arch, settings = infer_arch(state_dict)
-    if 'head.fc.weight' not in state_dict:
-        raise ConversionError('The checkpoint has no classifier (head / head.fc); mmattn classifier '
-                              'checkpoints need one. Backbone-only weights can be loaded directly with '
-                              "init_cfg=dict(type='Pretrained', prefix='backbone.').")
-    num_classes = state_dict['head.fc.weight'].shape[0]
-    check_against_model(state_dict, _Classifier(arch, num_classes), f'a {layout} DaViT-{arch} checkpoint')
+    from mmattn.models.backbones.davit import DaViT
+    num_classes = check_classifier(state_dict, DaViT(arch), f'a {layout} DaViT-{arch} checkpoint')
     return dict(state_dict), dict(arch=arch, source_layout=layout, num_classes=num_classes)

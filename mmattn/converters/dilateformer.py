@@ -9,9 +9,8 @@ import re
 from typing import Dict, Mapping, Tuple
 
 import torch
-import torch.nn as nn
 
-from .utils import ConversionError, check_against_model, rename_keys, strip_prefix
+from .utils import ConversionError, check_classifier, rename_keys, strip_prefix
 
 OFFICIAL_TO_MMATTN = [
     (r'^patch_embed\.proj\.', 'backbone.stem.'),
@@ -66,16 +65,6 @@ def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
                           f'{sorted(k for k in DilateFormer.arch_zoo if len(k) > 1)}.')
 
 
-class _Classifier(nn.Module):
-    """Key skeleton of the ImageClassifier the configs build (backbone + LinearClsHead)."""
-
-    def __init__(self, arch: str, num_classes: int):
-        super().__init__()
-        from mmattn.models.backbones.dilateformer import DilateFormer
-        self.backbone = DilateFormer(arch)
-        self.head = nn.Module()
-        self.head.fc = nn.Linear(self.backbone.embed_dims[-1], num_classes)
-
 
 def select_weights(checkpoint: Mapping, ema: bool = False) -> Dict[str, torch.Tensor]:
     """Pick the state dict out of an official checkpoint.
@@ -125,10 +114,6 @@ def convert_dilateformer(state_dict: Mapping[str, torch.Tensor]) -> Tuple[Dict[s
     if layout == 'official':
         state_dict = _official_to_mmattn(state_dict)
     arch = infer_arch(state_dict)
-    if 'head.fc.weight' not in state_dict:
-        raise ConversionError('The checkpoint has no classifier (head / head.fc); mmattn classifier '
-                              'checkpoints need one. Backbone-only weights can be loaded directly with '
-                              "init_cfg=dict(type='Pretrained', prefix='backbone.').")
-    classes = state_dict['head.fc.weight'].shape[0]
-    check_against_model(state_dict, _Classifier(arch, classes), f'a {layout} DilateFormer-{arch} checkpoint')
+    from mmattn.models.backbones.dilateformer import DilateFormer
+    classes = check_classifier(state_dict, DilateFormer(arch), f'a {layout} DilateFormer-{arch} checkpoint')
     return dict(state_dict), dict(arch=arch, source_layout=layout, num_classes=classes)

@@ -55,6 +55,24 @@ def check_against_model(converted: Mapping[str, torch.Tensor], model: nn.Module,
         raise ConversionError(f'Cannot convert {what}:\n  ' + '\n  '.join(problems))
 
 
+def check_classifier(converted: Mapping[str, torch.Tensor], backbone: nn.Module, what: str) -> int:
+    """Validate a converted state dict against ``backbone`` + a ``LinearClsHead``; return its class count.
+
+    The skeleton has the keys of the ImageClassifier the configs build (``backbone.*``, ``head.fc.*``).
+    """
+    if 'head.fc.weight' not in converted:
+        raise ConversionError(f'Cannot convert {what}: it has no classifier (head / head.fc), which mmattn '
+                              'classifier checkpoints need. Backbone-only weights load directly with '
+                              "init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.').")
+    num_classes = converted['head.fc.weight'].shape[0]
+    skeleton = nn.Module()
+    skeleton.backbone = backbone
+    skeleton.head = nn.Module()
+    skeleton.head.fc = nn.Linear(backbone.embed_dims[-1], num_classes)
+    check_against_model(converted, skeleton, what)
+    return num_classes
+
+
 def save_converted(state_dict: Mapping[str, torch.Tensor], path: str, meta: dict) -> None:
     """Write an mmengine-loadable ``{'state_dict', 'meta'}`` checkpoint of contiguous tensors."""
     import os

@@ -5,7 +5,20 @@ import pytest
 import torch
 
 from mmattn.converters import ConversionError, convert_dat
-from mmattn.converters.dat import _Classifier
+from mmengine.config import Config
+
+CONFIGS = {'tiny': 'configs/dat/dat-tiny_in1k.py', 'small': 'configs/dat/dat-small_in1k.py',
+           'base': 'configs/dat/dat-base_in1k.py', 'base-384': 'configs/dat/dat-base_in1k-384px.py'}
+
+
+def build_classifier(arch, num_classes):
+    """The ImageClassifier the release config builds, with ``num_classes`` outputs."""
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    init_default_scope('mmpretrain')
+    model_cfg = Config.fromfile(CONFIGS[arch]).model
+    model_cfg.head.num_classes = num_classes
+    return MODELS.build(model_cfg)
 
 ARCHS = {  # official DAT v1 settings: dims, depths, heads, groups, window, training size
     'tiny': ([96, 192, 384, 768], [2, 2, 6, 2], [3, 6, 12, 24], [0, 0, 3, 6], 7, 224),
@@ -71,7 +84,7 @@ def test_convert_every_arch(arch):
     converted, meta = convert_dat(sd)
     assert meta == dict(arch=arch, source_layout='official', num_classes=10)
     assert not any(k.endswith(('relative_position_index', 'attn_mask')) for k in converted)
-    model = _Classifier(arch, 10)
+    model = build_classifier(arch, 10)
     model.load_state_dict(converted, strict=True)
     b = 'backbone.'
     last = 3
@@ -137,6 +150,6 @@ def test_command_line(tmp_path):
     assert result.returncode == 0, result.stdout
     assert 'dat-tiny' in result.stdout and 'configs/dat/dat-tiny_in1k.py' in result.stdout
     ckpt = torch.load(dst, weights_only=True)
-    _Classifier('tiny', 7).load_state_dict(ckpt['state_dict'], strict=True)
+    build_classifier('tiny', 7).load_state_dict(ckpt['state_dict'], strict=True)
     bad = run_tool('tools/model_converters/dat2mmattn.py', str(tmp_path / 'missing.pth'), str(dst))
     assert bad.returncode != 0 and 'dat2mmattn' in bad.stdout

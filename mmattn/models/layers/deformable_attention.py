@@ -252,8 +252,6 @@ class DeformableAttention(nn.Module):
 
     def _offsets(self, q: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """q ``(B, H, W, C)`` -> sampling positions ``(B*g, H, W, 2)`` in normalised ``(y, x)``, and references."""
-        B, H, W, _ = q.shape
-        g, cg = self.num_groups, self.group_dim
         net = self.offset_net
         offset = net.conv(self._group_maps(q)).permute(0, 2, 3, 1)  # (B*g, Hk, Wk, Cg)
         offset = net.proj(net.act(net.norm(offset)))  # (B*g, Hk, Wk, 2), (y, x)
@@ -275,7 +273,7 @@ class DeformableAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, return_sampling: bool = False):
         B, H, W, C = x.shape
-        g, cg, h, d = self.num_groups, self.group_dim, self.num_heads, self.head_dim
+        g, h, d = self.num_groups, self.num_heads, self.head_dim
         q = self.proj_q(x)
         pos, reference = self._offsets(q)
         Hk, Wk = pos.shape[1:3]
