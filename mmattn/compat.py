@@ -48,6 +48,18 @@ def apply() -> None:
     _applied = True
 
 
+def close_distributed() -> None:
+    """Destroy the process group at the end of a tool run.
+
+    mmengine never does; leaving a gloo group to interpreter shutdown occasionally made both ranks of a
+    finished CPU run exit with an error (torchrun's ChildFailedError after the last iteration).
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def _replace_sync_bn(node):
     if isinstance(node, dict):
         if node.get('type') in ('SyncBN', 'MMSyncBN'):

@@ -15,7 +15,7 @@ def _shrink_pipeline(pipeline, size):
 
 
 def make_smoke_config(config_path, data_root, work_dir, num_classes=4, image_size=32, max_iters=4,
-                      batch_size=4, out_path=None):
+                      batch_size=4, keep_custom_hooks=False, out_path=None):
     """Load ``config_path``, point it at ``data_root`` and make it tiny; dump and return the new path."""
     cfg = Config.fromfile(config_path)
     cfg.work_dir = work_dir
@@ -40,7 +40,40 @@ def make_smoke_config(config_path, data_root, work_dir, num_classes=4, image_siz
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=max_iters // 2, by_epoch=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.log_processor = dict(by_epoch=False)
-    cfg.pop('custom_hooks', None)  # e.g. EMA: exercised by its own configs' tests
+    if not keep_custom_hooks:
+        cfg.pop('custom_hooks', None)  # e.g. EMA
     out_path = out_path or f'{work_dir}/smoke_config.py'
     cfg.dump(out_path)
     return out_path
+
+
+def train_smoke(config_path, data_root, work_dir, **smoke_options):
+    """Train the shrunk ``config_path`` through tools/train.py; return ``(smoke config, work_dir, log)``."""
+    from tests.conftest import run_tool
+    config = make_smoke_config(config_path, data_root, work_dir, **smoke_options)
+    result = run_tool('tools/train.py', config, '--work-dir', work_dir)
+    assert result.returncode == 0, result.stdout[-4000:]
+    return config, work_dir, result.stdout
+
+
+def evaluate(config, checkpoint, *args):
+    """tools/test.py must succeed and report top-1; returns its output."""
+    import re
+
+    from tests.conftest import run_tool
+    result = run_tool('tools/test.py', config, str(checkpoint), *args)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert re.search(r'accuracy/top1: [\d.]+', result.stdout)
+    return result.stdout
+
+
+def convert_and_evaluate(converter, source, config_path, data_root, tmp_path):
+    """Convert ``source`` with a tools/model_converters script, then evaluate the result with the release
+    config (1000 classes, shrunk inputs) on the synthetic data; returns the converter's output."""
+    from tests.conftest import run_tool
+    converted = str(tmp_path / 'mmattn.pth')
+    result = run_tool(converter, str(source), converted)
+    assert result.returncode == 0, result.stdout
+    config = make_smoke_config(config_path, data_root, str(tmp_path), num_classes=1000, image_size=64)
+    evaluate(config, converted)
+    return result.stdout

@@ -84,6 +84,7 @@ def main(argv=None):
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
     runner.train()
+    mmattn.compat.close_distributed()
 
 
 if __name__ == '__main__':

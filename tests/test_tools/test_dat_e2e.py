@@ -7,19 +7,14 @@ import re
 import pytest
 import torch
 
-from tests.conftest import run_tool
-from tests.smoke import make_smoke_config
+from tests.smoke import convert_and_evaluate, evaluate, train_smoke
 
 CONFIG = 'configs/dat/dat-tiny_in1k.py'
 
 
 @pytest.fixture(scope='module')
 def trained(imagenet_shapes, tmp_path_factory):
-    work_dir = str(tmp_path_factory.mktemp('dat_train'))
-    config = make_smoke_config(CONFIG, imagenet_shapes, work_dir, max_iters=4)
-    result = run_tool('tools/train.py', config, '--work-dir', work_dir)
-    assert result.returncode == 0, result.stdout[-4000:]
-    return config, work_dir, result.stdout
+    return train_smoke(CONFIG, imagenet_shapes, str(tmp_path_factory.mktemp('dat_train')))
 
 
 def test_train_writes_checkpoints_and_logs(trained):
@@ -31,21 +26,14 @@ def test_train_writes_checkpoints_and_logs(trained):
 
 def test_test_tool_evaluates_the_trained_checkpoint(trained, tmp_path):
     config, work_dir, _ = trained
-    result = run_tool('tools/test.py', config, osp.join(work_dir, 'iter_4.pth'), '--work-dir', str(tmp_path))
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert re.search(r'accuracy/top1: [\d.]+', result.stdout)
+    evaluate(config, osp.join(work_dir, 'iter_4.pth'), '--work-dir', str(tmp_path))
 
 
 def test_converted_official_checkpoint_evaluates_with_the_release_config(imagenet_shapes, tmp_path):
     from tests.test_converters.test_dat import official_state_dict
     torch.save({'model': official_state_dict('tiny')}, tmp_path / 'official.pth')
-    result = run_tool('tools/model_converters/dat2mmattn.py', str(tmp_path / 'official.pth'),
-                      str(tmp_path / 'mmattn.pth'))
-    assert result.returncode == 0, result.stdout
-    config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), num_classes=1000, image_size=64)
-    result = run_tool('tools/test.py', config, str(tmp_path / 'mmattn.pth'))
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert re.search(r'accuracy/top1: [\d.]+', result.stdout)
+    convert_and_evaluate('tools/model_converters/dat2mmattn.py', tmp_path / 'official.pth', CONFIG,
+                         imagenet_shapes, tmp_path)
 
 
 @pytest.mark.parametrize('name', ['dat-tiny_in1k', 'dat-small_in1k', 'dat-base_in1k', 'dat-base_in1k-384px'])

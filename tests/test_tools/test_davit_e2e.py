@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.conftest import run_command, run_tool
-from tests.smoke import make_smoke_config
+from tests.smoke import convert_and_evaluate, evaluate, make_smoke_config, train_smoke
 
 CONFIG = 'configs/davit/davit-tiny_in1k.py'
 
@@ -20,11 +20,7 @@ def free_port():
 
 @pytest.fixture(scope='module')
 def trained(imagenet_shapes, tmp_path_factory):
-    work_dir = str(tmp_path_factory.mktemp('davit_train'))
-    config = make_smoke_config(CONFIG, imagenet_shapes, work_dir, max_iters=4)
-    result = run_tool('tools/train.py', config, '--work-dir', work_dir)
-    assert result.returncode == 0, result.stdout[-4000:]
-    return config, work_dir, result.stdout
+    return train_smoke(CONFIG, imagenet_shapes, str(tmp_path_factory.mktemp('davit_train')))
 
 
 def test_train_writes_checkpoints_and_logs(trained):
@@ -37,10 +33,7 @@ def test_train_writes_checkpoints_and_logs(trained):
 def test_test_tool_evaluates_the_trained_checkpoint(trained, tmp_path):
     config, work_dir, _ = trained
     out = tmp_path / 'preds.pkl'
-    result = run_tool('tools/test.py', config, osp.join(work_dir, 'iter_4.pth'), '--work-dir', str(tmp_path),
-                      '--out', str(out))
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert re.search(r'accuracy/top1: [\d.]+', result.stdout)
+    evaluate(config, osp.join(work_dir, 'iter_4.pth'), '--work-dir', str(tmp_path), '--out', str(out))
     assert out.is_file() and out.stat().st_size > 0
 
 
@@ -107,10 +100,6 @@ def test_untrusted_checkpoint_is_refused_not_executed(imagenet_shapes, tmp_path)
 def test_converted_timm_checkpoint_evaluates_with_the_release_config(imagenet_shapes, tmp_path):
     timm = pytest.importorskip('timm')
     torch.save(timm.create_model('davit_tiny').state_dict(), tmp_path / 'timm.pth')
-    result = run_tool('tools/model_converters/davit2mmattn.py', str(tmp_path / 'timm.pth'),
-                      str(tmp_path / 'mmattn.pth'))
-    assert result.returncode == 0, result.stdout
-    config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), num_classes=1000, image_size=64)
-    result = run_tool('tools/test.py', config, str(tmp_path / 'mmattn.pth'))
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert re.search(r'accuracy/top1: [\d.]+', result.stdout)
+    output = convert_and_evaluate('tools/model_converters/davit2mmattn.py', tmp_path / 'timm.pth', CONFIG,
+                                  imagenet_shapes, tmp_path)
+    assert 'configs/davit/davit-tiny_in1k.py' in output

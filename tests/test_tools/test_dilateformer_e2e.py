@@ -8,22 +8,16 @@ import torch
 from mmengine.config import Config
 
 from mmattn.utils import load_checkpoint_file
-from tests.conftest import run_tool
-from tests.smoke import make_smoke_config
+from tests.smoke import convert_and_evaluate, evaluate, train_smoke
 
 CONFIG = 'configs/dilateformer/dilateformer-tiny_in1k.py'
 
 
 @pytest.fixture(scope='module')
 def trained(imagenet_shapes, tmp_path_factory):
-    work_dir = str(tmp_path_factory.mktemp('dilateformer_train'))
-    config = make_smoke_config(CONFIG, imagenet_shapes, work_dir, max_iters=4)
-    cfg = Config.fromfile(config)
-    cfg.custom_hooks = Config.fromfile(CONFIG).custom_hooks  # keep the recipe's model EMA in the smoke run
-    cfg.dump(config)
-    result = run_tool('tools/train.py', config, '--work-dir', work_dir)
-    assert result.returncode == 0, result.stdout[-4000:]
-    return config, work_dir, result.stdout
+    # keeps the recipe's model EMA in the smoke run
+    return train_smoke(CONFIG, imagenet_shapes, str(tmp_path_factory.mktemp('dilateformer_train')),
+                       keep_custom_hooks=True)
 
 
 def test_train_runs_the_recipe_and_writes_checkpoints(trained):
@@ -40,9 +34,7 @@ def test_train_runs_the_recipe_and_writes_checkpoints(trained):
 
 def test_test_tool_evaluates_the_trained_checkpoint(trained, tmp_path):
     config, work_dir, _ = trained
-    result = run_tool('tools/test.py', config, osp.join(work_dir, 'iter_4.pth'), '--work-dir', str(tmp_path))
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert re.search(r'accuracy/top1: [\d.]+', result.stdout)
+    evaluate(config, osp.join(work_dir, 'iter_4.pth'), '--work-dir', str(tmp_path))
 
 
 def test_converted_official_checkpoint_evaluates_with_the_release_config(imagenet_shapes, tmp_path):
@@ -52,14 +44,9 @@ def test_converted_official_checkpoint_evaluates_with_the_release_config(imagene
     checkpoint = {'model': random_official_state_dict('tiny'), 'epoch': 299,
                   'args': argparse.Namespace(model='dilateformer_tiny')}
     torch.save(checkpoint, tmp_path / 'official.pth')
-    result = run_tool('tools/model_converters/dilateformer2mmattn.py', str(tmp_path / 'official.pth'),
-                      str(tmp_path / 'mmattn.pth'))
-    assert result.returncode == 0, result.stdout
-    assert 'configs/dilateformer/dilateformer-tiny_in1k.py' in result.stdout
-    config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), num_classes=1000, image_size=64)
-    result = run_tool('tools/test.py', config, str(tmp_path / 'mmattn.pth'))
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert re.search(r'accuracy/top1: [\d.]+', result.stdout)
+    output = convert_and_evaluate('tools/model_converters/dilateformer2mmattn.py', tmp_path / 'official.pth',
+                                  CONFIG, imagenet_shapes, tmp_path)
+    assert 'configs/dilateformer/dilateformer-tiny_in1k.py' in output
 
 
 def test_release_configs_hold_the_official_recipe():
