@@ -16,7 +16,7 @@ def test_prefixed_type_builds_from_every_downstream_scope(scope):
     registry = importlib.import_module(f'{scope}.registry').MODELS
     with DefaultScope.overwrite_default_scope(scope):
         model = registry.build(dict(type='mmattn.DaViT', arch='tiny', out_indices=(1, 3),
-                                    gap_before_final_norm=False))
+                                    out_type='featmap'))
     assert type(model).__module__ == 'mmattn.models.backbones.davit'
 
 

@@ -69,7 +69,7 @@ def test_release_configs_hold_the_official_recipe():
     for arch, channels in (('tiny', 576), ('small', 576), ('base', 768)):
         model = Config.fromfile(f'configs/dilateformer/dilateformer-{arch}_in1k.py').model
         assert model.backbone.arch == arch and model.backbone.drop_path_rate == 0.1
-        assert model.backbone.gap_after_final_norm and model.head.in_channels == channels
+        assert model.backbone.out_type == 'avg_featmap' and model.head.in_channels == channels
     fine_tune = Config.fromfile('configs/dilateformer/dilateformer-base_in1k-384px.py')
     assert fine_tune.model.backbone.arch == 'base' and fine_tune.load_from
     sizes = {step['type']: step for step in fine_tune.train_dataloader.dataset.pipeline}

@@ -21,7 +21,7 @@ from mmattn.utils.benchmark import interleaved_median_times, peak_cpu_bytes
 def build_pair(arch):
     torch.manual_seed(0)
     reference = timm.create_model(f'davit_{arch}', num_classes=0)  # features + pooled norm, no fc
-    ours = DaViT(arch, gap_before_final_norm=True)
+    ours = DaViT(arch, out_type='avg_featmap')
     state_dict = dict(reference.state_dict(), **{'head.fc.weight': torch.zeros(1000, ours.embed_dims[-1]),
                                                   'head.fc.bias': torch.zeros(1000)})
     converted, _ = convert_davit(state_dict)

@@ -1,11 +1,11 @@
 # DAT-T (v1) classifier in the official order: backbone -> LayerNorm -> average pool -> Linear.
-# The LayerNorm (norm3 = official cls_norm) and the pooling live in the backbone (gap_before_final_norm=True
+# The LayerNorm (norm3 = official cls_norm) and the pooling live in the backbone (out_type='avg_featmap'
 # returns pooled vectors; DAT normalises before pooling). Initialisation is PyTorch's default, as in the
 # official code (its reset_parameters never matches a module), so no init_cfg here or on the head.
 model = dict(
     type='ImageClassifier',
     backbone=dict(type='mmattn.DAT', arch='tiny', out_indices=(3, ), drop_path_rate=0.2,
-                  gap_before_final_norm=True),
+                  out_type='avg_featmap'),
     neck=None,
     head=dict(
         type='LinearClsHead',

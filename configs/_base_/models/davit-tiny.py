@@ -1,9 +1,9 @@
 # DaViT-T classifier in the official order: backbone -> average pool -> LayerNorm -> Linear.
-# The pooling and the LayerNorm live in the backbone (gap_before_final_norm=True).
+# The pooling and the LayerNorm live in the backbone (out_type='avg_featmap').
 model = dict(
     type='ImageClassifier',
     backbone=dict(type='mmattn.DaViT', arch='tiny', out_indices=(3, ), drop_path_rate=0.1,
-                  gap_before_final_norm=True),
+                  out_type='avg_featmap'),
     neck=None,
     head=dict(
         type='LinearClsHead',

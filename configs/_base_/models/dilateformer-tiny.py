@@ -1,9 +1,9 @@
 # DilateFormer-T classifier in the official order: backbone -> LayerNorm on every token -> average pool -> Linear.
-# The LayerNorm (eps 1e-6) and the pooling live in the backbone (gap_after_final_norm=True).
+# The LayerNorm (eps 1e-6) and the pooling live in the backbone (out_type='avg_featmap').
 model = dict(
     type='ImageClassifier',
     backbone=dict(type='mmattn.DilateFormer', arch='tiny', out_indices=(3, ), drop_path_rate=0.1,
-                  gap_after_final_norm=True),
+                  out_type='avg_featmap'),
     neck=None,
     head=dict(
         type='LinearClsHead',

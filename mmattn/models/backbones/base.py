@@ -48,6 +48,15 @@ def normalize_out_indices(out_indices: Union[int, Sequence[int]], num_stages: in
     return tuple(sorted(set(result)))
 
 
+OUT_TYPES = ('featmap', 'avg_featmap')
+
+
+def check_out_type(out_type: str) -> str:
+    if out_type not in OUT_TYPES:
+        raise ValueError(f'Unknown out_type {out_type!r}; expected one of {OUT_TYPES}.')
+    return out_type
+
+
 def checkpointed(module: nn.Module, *args, enabled: bool):
     """Run ``module(*args)``, recomputing its activations in backward when ``enabled`` (``with_cp``)."""
     if enabled and any(getattr(a, 'requires_grad', False) for a in args):

@@ -24,7 +24,7 @@ from mmengine.model import BaseModule
 from mmattn.registry import MODELS
 from ..layers import DeformableAttention, Mlp, ShiftedWindowAttention
 from ..layers.common import pad_bottom_right
-from .base import StagedBackbone, checkpointed, normalize_out_indices, resolve_arch
+from .base import StagedBackbone, check_out_type, checkpointed, normalize_out_indices, resolve_arch
 
 
 class Stem(nn.Module):
@@ -131,10 +131,10 @@ class DAT(StagedBackbone):
         drop_path_rate (float): Stochastic depth rate, linearly increasing over the blocks. Defaults to 0.
         out_indices (Sequence[int] | int): Stages whose outputs are returned (features before the next
             downsample, each through its own LayerNorm ``norm{i}``). Defaults to ``(3, )``.
-        gap_before_final_norm (bool): Return pooled ``(B, C)`` vectors for a classifier. DAT normalises
-            *before* pooling, as the official classifier (``cls_norm`` then average pooling); the name is shared
-            with the other mmattn backbones. When False, return normalised ``(B, C, H, W)`` maps for dense
-            prediction. Defaults to True.
+        out_type (str): ``'avg_featmap'`` returns pooled ``(B, C)`` vectors for a classifier, with LayerNorm
+            and average pooling in the official classifier's order for this model (DAT: ``norm{i}`` on every token, then pooling);
+            ``'featmap'`` returns normalised ``(B, C, H, W)`` maps for dense prediction.
+            Defaults to ``'avg_featmap'``.
         frozen_stages (int): ``-1`` freezes nothing; ``0`` freezes the stem; ``k > 0`` also stages
             ``0..k-1`` and their output norms. Defaults to -1.
         norm_eval (bool): Keep BatchNorm layers in eval mode during training (DAT itself has only
@@ -166,7 +166,7 @@ class DAT(StagedBackbone):
                  mlp_ratio: float = 4.,
                  drop_path_rate: float = 0.,
                  out_indices: Union[int, Sequence[int]] = (3, ),
-                 gap_before_final_norm: bool = True,
+                 out_type: str = 'avg_featmap',
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  with_cp: bool = False,
@@ -178,7 +178,7 @@ class DAT(StagedBackbone):
         depths = settings['depths']
         self.num_stages = len(depths)
         self.out_indices = normalize_out_indices(out_indices, self.num_stages)
-        self.gap_before_final_norm = gap_before_final_norm
+        self.out_type = check_out_type(out_type)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
 
@@ -225,7 +225,7 @@ class DAT(StagedBackbone):
 
     def _output(self, i: int, x: torch.Tensor) -> torch.Tensor:
         x = getattr(self, f'norm{i}')(x)
-        return x.mean(dim=(1, 2)) if self.gap_before_final_norm else x.permute(0, 3, 1, 2).contiguous()
+        return x.mean(dim=(1, 2)) if self.out_type == 'avg_featmap' else x.permute(0, 3, 1, 2).contiguous()
 
     def forward(self, x: torch.Tensor) -> tuple:
         self.check_image_batch(x)

@@ -4,7 +4,7 @@ Each stage alternates spatial window attention and channel group attention ("dua
 the official implementation (``dingmyu/davit``): post-conv stem LayerNorm, pre-conv downsample LayerNorm, two
 conditional position encodings per block, zero padding after ``norm1`` for the window attention, the official
 roles and scale of the channel attention, drop path per sub-block, and pool -> LayerNorm before the classifier
-(``gap_before_final_norm=True``). The module and parameter names follow timm's layout.
+(``out_type='avg_featmap'``). The module and parameter names follow timm's layout.
 """
 from typing import List, Optional, Sequence, Union
 
@@ -15,7 +15,7 @@ from mmcv.cnn.bricks import DropPath
 from mmattn.registry import MODELS
 from ..layers import ChannelGroupAttention, ConvPosEnc, Mlp, WindowAttention
 from ..layers.common import pad_bottom_right
-from .base import StagedBackbone, checkpointed, normalize_out_indices, resolve_arch
+from .base import StagedBackbone, check_out_type, checkpointed, normalize_out_indices, resolve_arch
 
 
 class Stem(nn.Module):
@@ -114,9 +114,10 @@ class DaViT(StagedBackbone):
         drop_path_rate (float): Stochastic depth rate, linearly increasing over all sub-blocks (2 per dual
             block). Defaults to 0.
         out_indices (Sequence[int] | int): Stages whose outputs are returned. Defaults to ``(3, )``.
-        gap_before_final_norm (bool): Average-pool each output before its LayerNorm and return ``(B, C)``
-            vectors (the official classifier's order). When False, return normalised ``(B, C, H, W)`` maps
-            for dense prediction. Defaults to True.
+        out_type (str): ``'avg_featmap'`` returns pooled ``(B, C)`` vectors for a classifier, with LayerNorm
+            and average pooling in the official classifier's order for this model (DaViT: pooling, then ``norm{i}``);
+            ``'featmap'`` returns normalised ``(B, C, H, W)`` maps for dense prediction.
+            Defaults to ``'avg_featmap'``.
         frozen_stages (int): ``-1`` freezes nothing; ``0`` freezes the stem; ``k > 0`` also stages
             ``0..k-1`` and their output norms. Defaults to -1.
         norm_eval (bool): Keep BatchNorm layers in eval mode during training (DaViT itself has only
@@ -148,7 +149,7 @@ class DaViT(StagedBackbone):
                  qkv_bias: bool = True,
                  drop_path_rate: float = 0.,
                  out_indices: Union[int, Sequence[int]] = (3, ),
-                 gap_before_final_norm: bool = True,
+                 out_type: str = 'avg_featmap',
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  with_cp: bool = False,
@@ -162,7 +163,7 @@ class DaViT(StagedBackbone):
                              f'{len(self.embed_dims)}, {len(depths)} and {len(num_heads)}.')
         self.num_stages = len(depths)
         self.out_indices = normalize_out_indices(out_indices, self.num_stages)
-        self.gap_before_final_norm = gap_before_final_norm
+        self.out_type = check_out_type(out_type)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
 
@@ -188,7 +189,7 @@ class DaViT(StagedBackbone):
             x = stage(x)
             if i in self.out_indices:
                 norm = getattr(self, f'norm{i}')
-                if self.gap_before_final_norm:
+                if self.out_type == 'avg_featmap':
                     outs.append(norm(x.mean(dim=(1, 2))))
                 else:
                     outs.append(norm(x).permute(0, 3, 1, 2).contiguous())

@@ -20,7 +20,7 @@ from mmcv.cnn.bricks import DropPath
 
 from mmattn.registry import MODELS
 from ..layers import ConvPosEnc, Mlp, MultiScaleDilatedAttention
-from .base import StagedBackbone, checkpointed, normalize_out_indices, resolve_arch
+from .base import StagedBackbone, check_out_type, checkpointed, normalize_out_indices, resolve_arch
 
 LN_EPS = 1e-6
 
@@ -146,10 +146,10 @@ class DilateFormer(StagedBackbone):
             official recipe uses 0.1). Defaults to 0.
         out_indices (Sequence[int] | int): Stages whose feature maps (taken before the stage's downsample)
             are returned, each through its own LayerNorm ``norm{i}``. Defaults to ``(3, )``.
-        gap_after_final_norm (bool): The official classifier's order: apply ``norm{i}`` to every token,
-            then average-pool, returning ``(B, C)`` vectors (the reverse of DaViT's
-            ``gap_before_final_norm``). When False, return normalised ``(B, C, H, W)`` maps for dense
-            prediction. Defaults to True.
+        out_type (str): ``'avg_featmap'`` returns pooled ``(B, C)`` vectors for a classifier, with LayerNorm
+            and average pooling in the official classifier's order for this model (DilateFormer: ``norm{i}`` on every token, then pooling);
+            ``'featmap'`` returns normalised ``(B, C, H, W)`` maps for dense prediction.
+            Defaults to ``'avg_featmap'``.
         frozen_stages (int): ``-1`` freezes nothing; ``0`` freezes the stem; ``k > 0`` also stages
             ``0..k-1`` (including their downsamples) and their output norms. Defaults to -1.
         norm_eval (bool): Keep the BatchNorm layers (stem and downsamples) in eval mode during training.
@@ -179,7 +179,7 @@ class DilateFormer(StagedBackbone):
                  qkv_bias: bool = True,
                  drop_path_rate: float = 0.,
                  out_indices: Union[int, Sequence[int]] = (3, ),
-                 gap_after_final_norm: bool = True,
+                 out_type: str = 'avg_featmap',
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  with_cp: bool = False,
@@ -202,7 +202,7 @@ class DilateFormer(StagedBackbone):
                                  f'not a multiple of the {len(dilations)} dilations {list(dilations)}.')
         self.num_stages = len(depths)
         self.out_indices = normalize_out_indices(out_indices, self.num_stages)
-        self.gap_after_final_norm = gap_after_final_norm
+        self.out_type = check_out_type(out_type)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
 
@@ -230,7 +230,7 @@ class DilateFormer(StagedBackbone):
             feature, x = stage(x, downsample=i < last)
             if i in self.out_indices:
                 feature = getattr(self, f'norm{i}')(feature)
-                if self.gap_after_final_norm:
+                if self.out_type == 'avg_featmap':
                     outs.append(feature.mean(dim=(1, 2)))
                 else:
                     outs.append(feature.permute(0, 3, 1, 2).contiguous())

@@ -6,9 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from mmattn.converters import convert_dat
-from mmattn.converters.dat import _Classifier
 from mmattn.models.backbones import DAT
-from tests.test_converters.test_dat import ARCHS, official_state_dict
+from tests.test_converters.test_dat import ARCHS, build_classifier, official_state_dict
 from tests.test_models.test_layers.test_deformable_attention import naive_deformable_attention
 from tests.test_models.test_layers.test_shifted_window_attention import naive_window_attention
 
@@ -59,13 +58,12 @@ def official_forward(sd, arch, x):
 def test_official_numerics_tiny_224():
     """Converted official weights give the official logits at 224 (float64: equal to rounding)."""
     sd = {k: v.double() if v.is_floating_point() else v for k, v in official_state_dict('tiny', 10).items()}
-    model = _Classifier('tiny', 10).double().eval()
+    model = build_classifier('tiny', 10).double().eval()  # the ImageClassifier of the release config
     model.load_state_dict(convert_dat(sd)[0], strict=True)
     x = torch.randn(1, 3, 224, 224, dtype=torch.float64)
     with torch.no_grad():
         expected = official_forward(sd, 'tiny', x)
-        feats = model.backbone(x)[-1]
-        logits = model.head.fc(feats)
+        logits = model(x, mode='tensor')
     assert expected.abs().max() > 0.1
     torch.testing.assert_close(logits, expected, atol=1e-9, rtol=1e-9)
 
@@ -96,7 +94,7 @@ def test_aliases_and_arch_errors():
 @pytest.mark.parametrize('size', [(224, 224), (250, 310), (97, 61)])
 def test_any_input_size(size):
     """Sizes off the window grid: padded windows, shift masks for the padded size, resized bias tables."""
-    model = DAT('tiny', out_indices=(0, 1, 2, 3), gap_before_final_norm=False).eval()
+    model = DAT('tiny', out_indices=(0, 1, 2, 3), out_type='featmap').eval()
     with torch.no_grad():
         outs = model(torch.randn(1, 3, *size))
     h, w = -(-size[0] // 4), -(-size[1] // 4)
@@ -107,13 +105,13 @@ def test_any_input_size(size):
 
 
 def test_backward_at_odd_size_reaches_every_parameter():
-    model = DAT(SMALL, out_indices=(0, 1, 2, 3), gap_before_final_norm=False, drop_path_rate=0.1)
+    model = DAT(SMALL, out_indices=(0, 1, 2, 3), out_type='featmap', drop_path_rate=0.1)
     sum(o.sum() for o in model(torch.randn(2, 3, 97, 61))).backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
 
 
 def test_out_indices_are_normed_features_before_downsample():
-    model = DAT(SMALL, out_indices=(1, -1), gap_before_final_norm=False).eval()
+    model = DAT(SMALL, out_indices=(1, -1), out_type='featmap').eval()
     assert hasattr(model, 'norm1') and hasattr(model, 'norm3') and not hasattr(model, 'norm0')
     x = torch.randn(1, 3, 64, 96)
     with torch.no_grad():
@@ -141,8 +139,8 @@ def test_frozen_stages():
 
 def test_with_cp_same_outputs_and_grads():
     torch.manual_seed(0)
-    plain = DAT(SMALL, out_indices=(2, 3), gap_before_final_norm=False)
-    ckpt = DAT(SMALL, out_indices=(2, 3), gap_before_final_norm=False, with_cp=True)
+    plain = DAT(SMALL, out_indices=(2, 3), out_type='featmap')
+    ckpt = DAT(SMALL, out_indices=(2, 3), out_type='featmap', with_cp=True)
     ckpt.load_state_dict(plain.state_dict())
     x = torch.randn(2, 3, 64, 64)
     outs = [sum(o.sum() for o in m(x)) for m in (plain, ckpt)]

@@ -30,7 +30,7 @@ def test_unknown_arch_names_the_choices():
 
 def test_custom_arch_dict_is_validated():
     custom = dict(embed_dims=[32, 64], depths=[1, 1], num_heads=[1, 2])
-    model = DaViT(custom, out_indices=(0, 1), gap_before_final_norm=False)
+    model = DaViT(custom, out_indices=(0, 1), out_type='featmap')
     outs = model(torch.randn(1, 3, 64, 64))
     assert [tuple(o.shape) for o in outs] == [(1, 32, 16, 16), (1, 64, 8, 8)]
     with pytest.raises(ValueError, match=r"missing keys \['num_heads'\]"):
@@ -44,7 +44,7 @@ def test_custom_arch_dict_is_validated():
 @pytest.mark.parametrize('size', [(224, 224), (250, 310), (97, 61), (33, 33), (7, 9)])
 def test_any_input_size_gives_ceil_divided_maps(size):
     model = DaViT(dict(embed_dims=[16, 32, 64, 128], depths=[1, 1, 1, 1], num_heads=[1, 2, 4, 8]),
-                  out_indices=(0, 1, 2, 3), gap_before_final_norm=False).eval()
+                  out_indices=(0, 1, 2, 3), out_type='featmap').eval()
     outs = model(torch.randn(1, 3, *size))
     h, w = size
     for i, out in enumerate(outs):
@@ -59,7 +59,7 @@ def test_classifier_output_is_pooled_then_normed():
     x = torch.randn(2, 3, 64, 64)
     pooled = model(x)[0]
     maps = DaViT(dict(embed_dims=[16, 32], depths=[1, 1], num_heads=[1, 2]), out_indices=(1, ),
-                 gap_before_final_norm=False)
+                 out_type='featmap')
     maps.load_state_dict(model.state_dict())
     maps.eval()
     # same weights: pooling after the norm would give a different vector
@@ -69,7 +69,7 @@ def test_classifier_output_is_pooled_then_normed():
 
 
 def test_negative_out_indices_and_range_check():
-    model = DaViT('tiny', out_indices=(-1, 1), gap_before_final_norm=False)
+    model = DaViT('tiny', out_indices=(-1, 1), out_type='featmap')
     assert model.out_indices == (1, 3)
     assert hasattr(model, 'norm1') and hasattr(model, 'norm3') and not hasattr(model, 'norm0')
     with pytest.raises(ValueError, match='out of range'):
@@ -78,7 +78,7 @@ def test_negative_out_indices_and_range_check():
 
 def test_frozen_stages_stop_gradients_and_stay_in_eval():
     model = DaViT(dict(embed_dims=[16, 32, 64], depths=[1, 1, 1], num_heads=[1, 2, 4]),
-                  out_indices=(0, 1, 2), frozen_stages=2, gap_before_final_norm=False)
+                  out_indices=(0, 1, 2), frozen_stages=2, out_type='featmap')
     model.train()
     frozen = [model.stem, model.stages[0], model.stages[1], model.norm0, model.norm1]
     for module in frozen:
@@ -106,8 +106,8 @@ def test_norm_eval_keeps_batchnorm_in_eval_mode():
 def test_with_cp_gives_the_same_outputs_and_gradients():
     torch.manual_seed(0)
     arch = dict(embed_dims=[16, 32], depths=[2, 1], num_heads=[1, 2])
-    plain = DaViT(arch, out_indices=(0, 1), gap_before_final_norm=False)
-    ckpt = DaViT(arch, out_indices=(0, 1), gap_before_final_norm=False, with_cp=True)
+    plain = DaViT(arch, out_indices=(0, 1), out_type='featmap')
+    ckpt = DaViT(arch, out_indices=(0, 1), out_type='featmap', with_cp=True)
     ckpt.load_state_dict(plain.state_dict())
     x = torch.randn(2, 3, 48, 40)
     grads = []
@@ -128,3 +128,8 @@ def test_drop_path_rates_are_per_sub_block():
 def test_rejects_non_image_input():
     with pytest.raises(ValueError, match=r'\(B, C, H, W\)'):
         DaViT('tiny')(torch.randn(3, 224, 224))
+
+
+def test_unknown_out_type_names_the_choices():
+    with pytest.raises(ValueError, match=r"Unknown out_type 'pooled'.*'featmap', 'avg_featmap'"):
+        DaViT('tiny', out_type='pooled')

@@ -66,7 +66,7 @@ def test_unknown_arch_and_bad_custom_dicts_are_explained():
 
 @pytest.mark.parametrize('size', [(224, 224), (97, 61), (33, 17), (7, 9), (1, 1)])
 def test_any_input_size_gives_ceil_divided_maps_before_downsample(size):
-    model = DilateFormer(SMALL, out_indices=(0, 1, 2, 3), gap_after_final_norm=False).eval()
+    model = DilateFormer(SMALL, out_indices=(0, 1, 2, 3), out_type='featmap').eval()
     with torch.no_grad():
         outs = model(torch.randn(1, 3, *size))
     h, w = size
@@ -77,7 +77,7 @@ def test_any_input_size_gives_ceil_divided_maps_before_downsample(size):
 
 
 def test_features_are_taken_before_each_downsample_and_normed():
-    model = DilateFormer(SMALL, out_indices=(0, 1, 2, 3), gap_after_final_norm=False).eval()
+    model = DilateFormer(SMALL, out_indices=(0, 1, 2, 3), out_type='featmap').eval()
     x = torch.randn(2, 3, 40, 56)
     with torch.no_grad():
         outs = model(x)
@@ -95,7 +95,7 @@ def test_classifier_output_is_normed_then_pooled():
     model = DilateFormer(SMALL).eval()
     nn.init.normal_(model.norm3.weight)
     nn.init.normal_(model.norm3.bias)
-    maps = DilateFormer(SMALL, gap_after_final_norm=False).eval()
+    maps = DilateFormer(SMALL, out_type='featmap').eval()
     maps.load_state_dict(model.state_dict())
     x = torch.randn(2, 3, 64, 48)
     with torch.no_grad():
@@ -110,12 +110,12 @@ def test_classifier_output_is_normed_then_pooled():
 
 
 def test_out_indices_create_one_norm_each():
-    model = DilateFormer('tiny', out_indices=(-1, 1), gap_after_final_norm=False)
+    model = DilateFormer('tiny', out_indices=(-1, 1), out_type='featmap')
     assert model.out_indices == (1, 3)
     assert hasattr(model, 'norm1') and hasattr(model, 'norm3') and not hasattr(model, 'norm0')
     with pytest.raises(ValueError, match='out of range'):
         DilateFormer('tiny', out_indices=(4, ))
-    outs = DilateFormer(SMALL, out_indices=(0, 2), gap_after_final_norm=False)(torch.randn(1, 3, 32, 32))
+    outs = DilateFormer(SMALL, out_indices=(0, 2), out_type='featmap')(torch.randn(1, 3, 32, 32))
     assert [o.shape[1] for o in outs] == [24, 96]
 
 
@@ -154,8 +154,8 @@ def test_norm_eval_keeps_stem_and_downsample_batchnorms_frozen():
 
 def test_with_cp_gives_the_same_outputs_and_gradients():
     torch.manual_seed(0)
-    plain = DilateFormer(SMALL, out_indices=(0, 3), gap_after_final_norm=False)
-    checkpointed = DilateFormer(SMALL, out_indices=(0, 3), gap_after_final_norm=False, with_cp=True)
+    plain = DilateFormer(SMALL, out_indices=(0, 3), out_type='featmap')
+    checkpointed = DilateFormer(SMALL, out_indices=(0, 3), out_type='featmap', with_cp=True)
     checkpointed.load_state_dict(plain.state_dict())
     x = torch.randn(2, 3, 36, 28)
     results = []
@@ -198,7 +198,7 @@ def test_builds_as_a_dense_backbone_from_downstream_scopes(scope):
     registry = importlib.import_module(f'{scope}.registry').MODELS
     with DefaultScope.overwrite_default_scope(scope):
         model = registry.build(dict(type='mmattn.DilateFormer', arch=SMALL, out_indices=(0, 1, 2, 3),
-                                    gap_after_final_norm=False, norm_eval=True, frozen_stages=1))
+                                    out_type='featmap', norm_eval=True, frozen_stages=1))
     assert isinstance(model, DilateFormer)
     outs = model.train()(torch.randn(2, 3, 64, 96))
     assert [tuple(o.shape[1:]) for o in outs] == [(24, 16, 24), (48, 8, 12), (96, 4, 6), (192, 2, 3)]
