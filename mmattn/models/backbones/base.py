@@ -67,10 +67,19 @@ def checkpointed(module: nn.Module, *args, enabled: bool):
 class StagedBackbone(BaseModule):
     """Base for backbones made of ``self.stem``, ``self.stages`` and a LayerNorm ``norm{i}`` per output.
 
-    Subclasses set ``embed_dims``, ``num_stages``, ``out_indices``, ``frozen_stages`` and ``norm_eval``.
+    Subclasses set ``embed_dims`` and call :meth:`set_output_options` before building their modules.
     ``frozen_stages=-1`` freezes nothing, ``0`` the stem, ``k > 0`` also stages ``0..k-1`` and their output
     norms (override :meth:`frozen_modules` for another split).
     """
+
+    def set_output_options(self, num_stages: int, out_indices, out_type: str, frozen_stages: int,
+                           norm_eval: bool) -> None:
+        """Validate and store the options every mmattn backbone takes (see the subclasses' docstrings)."""
+        self.num_stages = num_stages
+        self.out_indices = normalize_out_indices(out_indices, num_stages)
+        self.out_type = check_out_type(out_type)
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
 
     def add_output_norms(self, eps: float = 1e-5) -> None:
         for i in self.out_indices:

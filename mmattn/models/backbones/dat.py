@@ -24,7 +24,7 @@ from mmengine.model import BaseModule
 from mmattn.registry import MODELS
 from ..layers import DeformableAttention, Mlp, ShiftedWindowAttention
 from ..layers.common import pad_bottom_right
-from .base import StagedBackbone, check_out_type, checkpointed, normalize_out_indices, resolve_arch
+from .base import StagedBackbone, checkpointed, resolve_arch
 
 
 class Stem(nn.Module):
@@ -176,11 +176,7 @@ class DAT(StagedBackbone):
         self.arch_settings = settings
         self.embed_dims: List[int] = list(settings['embed_dims'])
         depths = settings['depths']
-        self.num_stages = len(depths)
-        self.out_indices = normalize_out_indices(out_indices, self.num_stages)
-        self.out_type = check_out_type(out_type)
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
+        self.set_output_options(len(depths), out_indices, out_type, frozen_stages, norm_eval)
 
         self.stem = Stem(in_channels, self.embed_dims[0])
         drop_paths = torch.linspace(0, drop_path_rate, sum(depths)).tolist()

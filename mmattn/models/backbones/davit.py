@@ -15,7 +15,7 @@ from mmcv.cnn.bricks import DropPath
 from mmattn.registry import MODELS
 from ..layers import ChannelGroupAttention, ConvPosEnc, Mlp, WindowAttention
 from ..layers.common import pad_bottom_right
-from .base import StagedBackbone, check_out_type, checkpointed, normalize_out_indices, resolve_arch
+from .base import StagedBackbone, checkpointed, resolve_arch
 
 
 class Stem(nn.Module):
@@ -161,11 +161,7 @@ class DaViT(StagedBackbone):
         if not len(self.embed_dims) == len(depths) == len(num_heads):
             raise ValueError(f'DaViT arch: embed_dims, depths and num_heads must have the same length, got '
                              f'{len(self.embed_dims)}, {len(depths)} and {len(num_heads)}.')
-        self.num_stages = len(depths)
-        self.out_indices = normalize_out_indices(out_indices, self.num_stages)
-        self.out_type = check_out_type(out_type)
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
+        self.set_output_options(len(depths), out_indices, out_type, frozen_stages, norm_eval)
 
         self.stem = Stem(in_channels, self.embed_dims[0])
         drop_paths = torch.linspace(0, drop_path_rate, 2 * sum(depths)).tolist()

@@ -20,7 +20,7 @@ from mmcv.cnn.bricks import DropPath
 
 from mmattn.registry import MODELS
 from ..layers import ConvPosEnc, Mlp, MultiScaleDilatedAttention
-from .base import StagedBackbone, check_out_type, checkpointed, normalize_out_indices, resolve_arch
+from .base import StagedBackbone, checkpointed, resolve_arch
 
 LN_EPS = 1e-6
 
@@ -200,11 +200,7 @@ class DilateFormer(StagedBackbone):
             if dilated and heads % len(dilations):
                 raise ValueError(f'DilateFormer arch: stage {i} uses dilated attention with {heads} heads, '
                                  f'not a multiple of the {len(dilations)} dilations {list(dilations)}.')
-        self.num_stages = len(depths)
-        self.out_indices = normalize_out_indices(out_indices, self.num_stages)
-        self.out_type = check_out_type(out_type)
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
+        self.set_output_options(len(depths), out_indices, out_type, frozen_stages, norm_eval)
 
         self.stem = ConvStem(in_channels, self.embed_dims[0])
         drop_paths = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
