@@ -45,7 +45,9 @@ if ! "$PY" -c 'import mmcv, mmcv.ops; from mmcv import _ext; assert mmcv.__versi
     WHEEL="$(ls "$WHEEL_DIR"/mmcv-2.1.0-*.whl 2>/dev/null | head -n 1 || true)"
     if [ -z "$WHEEL" ]; then
         log "building mmcv 2.1.0 with ops against $TORCH_TAG (10-15 minutes on 2 cores)"
-        TMP="$(mktemp -d "$CACHE.build.XXXXXX" 2>/dev/null || (mkdir -p "$CACHE" && mktemp -d "$CACHE/build.XXXXXX"))"
+        mkdir -p "$CACHE"
+        rm -rf "$CACHE"/build.*   # left by an interrupted build
+        TMP="$(mktemp -d "$CACHE/build.XXXXXX")"
         MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "$PY" -m pip wheel --no-build-isolation --no-deps \
             --no-cache-dir --progress-bar off -w "$TMP" mmcv==2.1.0
         mkdir -p "$WHEEL_DIR"

@@ -22,7 +22,7 @@ from typing import Dict, Mapping, Tuple
 
 import torch
 
-from .utils import ConversionError, check_classifier, strip_prefix
+from .utils import ConversionError, check_classifier, stage_dims_and_depths, strip_prefix
 
 DROPPED_BUFFERS = ('relative_position_index', 'attn_mask')
 ARCH_NAMES = ('tiny', 'small', 'base', 'base-384')
@@ -95,14 +95,7 @@ def _official_to_mmattn(state_dict: Mapping[str, torch.Tensor], last_stage: int)
 def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> Tuple[str, dict]:
     """Find the DAT arch whose dims, depths, window and training size match an mmattn-layout state dict."""
     from mmattn.models.backbones.dat import DAT
-    embed_dims, depths, stage = [], [], 0
-    while f'backbone.stages.{stage}.blocks.0.norm1.weight' in state_dict:
-        embed_dims.append(state_dict[f'backbone.stages.{stage}.blocks.0.norm1.weight'].shape[0])
-        depth = 0
-        while f'backbone.stages.{stage}.blocks.{depth}.norm1.weight' in state_dict:
-            depth += 1
-        depths.append(depth)
-        stage += 1
+    embed_dims, depths = stage_dims_and_depths(state_dict, 'backbone.stages.{stage}.blocks.{block}.norm1.weight')
     window = img_size = None
     for key, value in state_dict.items():
         if window is None and key.endswith('attn.relative_position_bias_table'):

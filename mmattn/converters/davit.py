@@ -8,7 +8,7 @@ from typing import Dict, Mapping, Tuple
 
 import torch
 
-from .utils import ConversionError, check_classifier, rename_keys, strip_prefix
+from .utils import ConversionError, check_classifier, stage_dims_and_depths, rename_keys, strip_prefix
 
 # official (dingmyu/davit) -> timm, in the order timm's checkpoint_filter_fn applies them
 OFFICIAL_TO_TIMM = [
@@ -67,14 +67,7 @@ def _timm_to_mmattn(state_dict: Mapping[str, torch.Tensor], last_stage: int) -> 
 def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> Tuple[str, dict]:
     """Find the arch whose embed_dims and depths match an mmattn-layout DaViT state dict."""
     from mmattn.models.backbones.davit import DaViT
-    embed_dims, depths, stage = [], [], 0
-    while f'backbone.stages.{stage}.blocks.0.0.norm1.weight' in state_dict:
-        embed_dims.append(state_dict[f'backbone.stages.{stage}.blocks.0.0.norm1.weight'].shape[0])
-        depth = 0
-        while f'backbone.stages.{stage}.blocks.{depth}.0.norm1.weight' in state_dict:
-            depth += 1
-        depths.append(depth)
-        stage += 1
+    embed_dims, depths = stage_dims_and_depths(state_dict, 'backbone.stages.{stage}.blocks.{block}.0.norm1.weight')
     for name, settings in DaViT.arch_zoo.items():
         if len(name) > 1 and settings['embed_dims'] == embed_dims and settings['depths'] == depths:
             return name, settings

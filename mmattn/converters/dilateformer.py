@@ -10,7 +10,7 @@ from typing import Dict, Mapping, Tuple
 
 import torch
 
-from .utils import ConversionError, check_classifier, rename_keys, strip_prefix
+from .utils import ConversionError, check_classifier, stage_dims_and_depths, rename_keys, strip_prefix
 
 OFFICIAL_TO_MMATTN = [
     (r'^patch_embed\.proj\.', 'backbone.stem.'),
@@ -46,16 +46,11 @@ def _official_to_mmattn(state_dict: Mapping[str, torch.Tensor]) -> Dict[str, tor
 def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
     """Name the zoo arch whose embed_dims, depths and attention types match an mmattn-layout state dict."""
     from mmattn.models.backbones.dilateformer import DilateFormer
-    embed_dims, depths, dilated, stage = [], [], [], 0
-    while f'backbone.stages.{stage}.blocks.0.norm1.weight' in state_dict:
-        embed_dims.append(state_dict[f'backbone.stages.{stage}.blocks.0.norm1.weight'].shape[0])
+    embed_dims, depths = stage_dims_and_depths(state_dict, 'backbone.stages.{stage}.blocks.{block}.norm1.weight')
+    dilated = []  # dilated stages project qkv with a 1x1 conv (4-D weight), global ones with a Linear
+    for stage in range(len(depths)):
         qkv = state_dict.get(f'backbone.stages.{stage}.blocks.0.attn.qkv.weight')
         dilated.append(qkv is not None and qkv.dim() == 4)
-        depth = 0
-        while f'backbone.stages.{stage}.blocks.{depth}.norm1.weight' in state_dict:
-            depth += 1
-        depths.append(depth)
-        stage += 1
     for name, settings in DilateFormer.arch_zoo.items():
         if len(name) > 1 and settings['embed_dims'] == embed_dims and settings['depths'] == depths \
                 and settings['dilated_stages'] == dilated:

@@ -55,6 +55,23 @@ def check_against_model(converted: Mapping[str, torch.Tensor], model: nn.Module,
         raise ConversionError(f'Cannot convert {what}:\n  ' + '\n  '.join(problems))
 
 
+def stage_dims_and_depths(state_dict: Mapping[str, torch.Tensor], norm_key: str) -> Tuple[list, list]:
+    """Read each stage's width and block count from an mmattn-layout state dict.
+
+    ``norm_key`` names a per-block norm weight with ``{stage}`` and ``{block}`` fields, e.g.
+    ``'backbone.stages.{stage}.blocks.{block}.norm1.weight'``.
+    """
+    embed_dims, depths = [], []
+    while norm_key.format(stage=len(depths), block=0) in state_dict:
+        stage = len(depths)
+        embed_dims.append(state_dict[norm_key.format(stage=stage, block=0)].shape[0])
+        depth = 0
+        while norm_key.format(stage=stage, block=depth) in state_dict:
+            depth += 1
+        depths.append(depth)
+    return embed_dims, depths
+
+
 def check_classifier(converted: Mapping[str, torch.Tensor], backbone: nn.Module, what: str) -> int:
     """Validate a converted state dict against ``backbone`` + a ``LinearClsHead``; return its class count.
 
