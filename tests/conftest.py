@@ -20,6 +20,13 @@ def imagenet_shapes(tmp_path_factory):
     return make_imagenet_layout(root, num_train_per_class=4, num_val_per_class=2, image_size=(40, 40), seed=0)
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
 def run_command(command, env=None, timeout=900):
     """Run ``command`` from the repo root; return the CompletedProcess (stdout and stderr merged)."""
     full_env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''),
@@ -31,3 +38,19 @@ def run_command(command, env=None, timeout=900):
 def run_tool(*args, env=None, timeout=900):
     """Run ``python <args>`` with this interpreter (a tool script and its arguments)."""
     return run_command([sys.executable, *args], env=env, timeout=timeout)
+
+
+@pytest.fixture(scope='session')
+def coco_shapes(tmp_path_factory):
+    """A small synthetic instance-segmentation set in the COCO layout (4 shape classes, 96x80 images)."""
+    from mmattn.datasets import make_coco_layout
+    return make_coco_layout(str(tmp_path_factory.mktemp('coco_shapes')), num_train=6, num_val=3,
+                            image_size=(96, 80), seed=0)
+
+
+@pytest.fixture(scope='session')
+def ade_shapes(tmp_path_factory):
+    """A small synthetic semantic-segmentation set in the ADE20K layout (4 classes, 96x80 images)."""
+    from mmattn.datasets import make_ade20k_layout
+    return make_ade20k_layout(str(tmp_path_factory.mktemp('ade_shapes')), num_train=6, num_val=3,
+                              image_size=(96, 80), seed=0, num_classes=4)

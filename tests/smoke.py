@@ -77,3 +77,92 @@ def convert_and_evaluate(converter, source, config_path, data_root, tmp_path):
     config = make_smoke_config(config_path, data_root, str(tmp_path), num_classes=1000, image_size=64)
     evaluate(config, converted)
     return result.stdout
+
+
+DENSE_SIZE_KEYS = ('scale', 'scales', 'crop_size', 'size', 'stride')
+
+
+def _scale_sizes(node, factor):
+    """Multiply every (w, h)-like size under the size keys of ``node`` by ``factor`` (recursively)."""
+    def scaled(value):
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, (list, tuple)) for v in value):
+            return [scaled(v) for v in value]
+        if isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value):
+            return tuple(max(8, int(round(v * factor))) for v in value)
+        return value
+
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in DENSE_SIZE_KEYS:
+                node[key] = scaled(value)
+            else:
+                _scale_sizes(value, factor)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _scale_sizes(value, factor)
+
+
+def _set_num_classes(node, num_classes):
+    if isinstance(node, dict):
+        if 'num_classes' in node:
+            node['num_classes'] = num_classes
+        for value in node.values():
+            _set_num_classes(value, num_classes)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _set_num_classes(value, num_classes)
+
+
+def make_dense_smoke_config(config_path, data_root, work_dir, classes, size_factor, max_iters=2, batch_size=2,
+                            pretrained=None, out_path=None):
+    """Shrink a detection (mmdet) or segmentation (mmseg) experiment into a seconds-long run.
+
+    The config's own pipelines, model and evaluator stay; only what ties it to COCO/ADE20K at full size
+    changes: the data root and classes, every image size (scaled by ``size_factor``), the schedule (a few
+    iterations) and the backbone's pretrained checkpoint (``pretrained``, or none).
+    """
+    cfg = Config.fromfile(config_path)
+    cfg.work_dir = work_dir
+    cfg.model.backbone.init_cfg = (dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')
+                                   if pretrained else None)
+    _set_num_classes(cfg.model, len(classes))
+    _scale_sizes(cfg.model.get('data_preprocessor'), size_factor)
+    _scale_sizes(cfg.model.get('test_cfg'), size_factor)
+    _scale_sizes(cfg.get('tta_pipeline'), size_factor)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[key]
+        loader.batch_size = batch_size if key == 'train_dataloader' else 1
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        dataset = loader.dataset
+        while isinstance(dataset.get('dataset'), dict):
+            dataset = dataset.dataset
+        dataset.data_root = data_root
+        dataset.metainfo = dict(classes=tuple(classes))
+        _scale_sizes(dataset.pipeline, size_factor)
+    if cfg.default_scope == 'mmdet':
+        for key in ('val_evaluator', 'test_evaluator'):
+            cfg[key].ann_file = f'{data_root}/annotations/instances_val2017.json'
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+    cfg.val_cfg = dict(type='ValLoop')
+    cfg.test_cfg = dict(type='TestLoop')
+    cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=max_iters)]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=max_iters, by_epoch=False)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.log_processor = dict(by_epoch=False)
+    out_path = out_path or f'{work_dir}/smoke_config.py'
+    cfg.dump(out_path)
+    return out_path
+
+
+def save_classifier_checkpoint(config_path, path, num_classes=4):
+    """Save the (randomly initialised) classifier of ``config_path`` as the converters write it."""
+    from mmpretrain.registry import MODELS
+
+    import mmattn.models  # noqa: F401  (registers the backbones)
+    from mmattn.converters.utils import save_converted
+    cfg = Config.fromfile(config_path)
+    cfg.model.head.num_classes = num_classes
+    model = MODELS.build(cfg.model)
+    save_converted(model.state_dict(), str(path), dict(arch='test', source_layout='mmattn'))
+    return model.state_dict()

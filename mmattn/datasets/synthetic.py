@@ -18,19 +18,28 @@ SHAPE_CLASSES = ('circle', 'square', 'triangle', 'bar')
 CLASS_COLOURS = ((220, 60, 60), (60, 200, 60), (70, 90, 230), (230, 210, 50))
 
 
+def noisy_background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    """A ``(height, width, 3)`` uint8 image: a dim random colour plus Gaussian noise."""
+    background = rng.integers(0, 256, size=3)
+    noise = rng.normal(0, 18, size=(height, width, 3))
+    return np.clip(background[None, None] * 0.5 + 64 + noise, 0, 255).astype(np.uint8)
+
+
+def jittered_colour(rng: np.random.Generator,
+                    colour: Optional[Tuple[int, int, int]] = None) -> Tuple[int, int, int]:
+    """``colour`` with each channel jittered by up to 30, or a random colour if None."""
+    if colour is None:
+        return tuple(int(c) for c in rng.integers(0, 256, size=3))
+    return tuple(int(np.clip(c + rng.integers(-30, 31), 0, 255)) for c in colour)
+
+
 def draw_shape(rng: np.random.Generator, shape: str, size: Tuple[int, int],
                colour: Optional[Tuple[int, int, int]] = None) -> Image.Image:
     """One RGB image of ``shape`` on a noisy background; ``colour`` jittered if given, else random."""
     width, height = size
-    background = rng.integers(0, 256, size=3)
-    noise = rng.normal(0, 18, size=(height, width, 3))
-    pixels = np.clip(background[None, None] * 0.5 + 64 + noise, 0, 255).astype(np.uint8)
-    image = Image.fromarray(pixels)
+    image = Image.fromarray(noisy_background(rng, width, height))
     draw = ImageDraw.Draw(image)
-    if colour is None:
-        colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
-    else:
-        colour = tuple(int(np.clip(c + rng.integers(-30, 31), 0, 255)) for c in colour)
+    colour = jittered_colour(rng, colour)
     side = rng.uniform(0.35, 0.7) * min(width, height)
     cx = rng.uniform(side / 2, width - side / 2)
     cy = rng.uniform(side / 2, height - side / 2)
@@ -65,9 +74,8 @@ def make_imagenet_layout(root: str,
 
     Re-running with the same arguments is a no-op (an existing complete set is kept).
     """
-    done_marker = osp.join(root, '.complete')
     signature = f'{num_train_per_class} {num_val_per_class} {image_size} {seed} {classes} {class_colours}'
-    if osp.isfile(done_marker) and open(done_marker).read() == signature:
+    if is_complete(root, signature):
         return root
     rng = np.random.default_rng(seed)
     os.makedirs(osp.join(root, 'meta'), exist_ok=True)
@@ -84,6 +92,17 @@ def make_imagenet_layout(root: str,
             f.write('\n'.join(lines) + '\n')
     with open(osp.join(root, 'classes.txt'), 'w') as f:
         f.write('\n'.join(classes) + '\n')
-    with open(done_marker, 'w') as f:
+    return mark_complete(root, signature)
+
+
+def is_complete(root: str, signature: str) -> bool:
+    """Whether ``root`` holds a finished set written with the arguments that ``signature`` describes."""
+    marker = osp.join(root, '.complete')
+    return osp.isfile(marker) and open(marker).read() == signature
+
+
+def mark_complete(root: str, signature: str) -> str:
+    """Record that ``root`` is finished (written last, so an interrupted run is redone); return ``root``."""
+    with open(osp.join(root, '.complete'), 'w') as f:
         f.write(signature)
     return root

@@ -1,21 +1,14 @@
 """The real command lines end to end on synthetic data: train, resume, test, distributed train, convert."""
 import os.path as osp
 import re
-import socket
 
 import pytest
 import torch
 
-from tests.conftest import run_command, run_tool
+from tests.conftest import free_port, run_command, run_tool
 from tests.smoke import convert_and_evaluate, evaluate, make_smoke_config, train_smoke
 
 CONFIG = 'configs/davit/davit-tiny_in1k.py'
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope='module')

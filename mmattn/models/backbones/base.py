@@ -9,6 +9,8 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from .pretrained import load_pretrained
+
 
 def resolve_arch(arch: Union[str, dict], arch_zoo: Dict[str, dict], required_keys: Iterable[str],
                  model_name: str) -> dict:
@@ -70,7 +72,13 @@ class StagedBackbone(BaseModule):
     Subclasses set ``embed_dims`` and call :meth:`set_output_options` before building their modules.
     ``frozen_stages=-1`` freezes nothing, ``0`` the stem, ``k > 0`` also stages ``0..k-1`` and their output
     norms (override :meth:`frozen_modules` for another split).
+
+    ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')`` loads a classifier checkpoint
+    through :func:`load_pretrained`; without ``init_cfg`` Linear layers get ``trunc_normal(0.02)`` (unless
+    ``trunc_normal_linear_init`` is False) and every other layer keeps PyTorch's default.
     """
+    trunc_normal_linear_init = True
+    converter_script = None  # tools/model_converters/ script named when a pretrained file is missing
 
     def set_output_options(self, num_stages: int, out_indices, out_type: str, frozen_stages: int,
                            norm_eval: bool) -> None:
@@ -94,9 +102,15 @@ class StagedBackbone(BaseModule):
                 yield getattr(self, f'norm{i}')
 
     def init_weights(self):
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            # our loader instead of mmengine's PretrainedInit: weights-only, and strict about the keys
+            load_pretrained(self, self.init_cfg['checkpoint'], self.init_cfg.get('prefix', ''),
+                            self.init_cfg.get('map_location', 'cpu'))
+            self._is_init = True
+            return
         super().init_weights()
-        if self.init_cfg is not None:
-            return  # pretrained weights or a user-given init
+        if self.init_cfg is not None or not self.trunc_normal_linear_init:
+            return  # a user-given init, or a model that keeps torch's defaults
         for module in self.modules():  # as the official models: Linear only, other layers keep torch's init
             if isinstance(module, nn.Linear):
                 trunc_normal_(module.weight, std=.02)

@@ -19,7 +19,6 @@ from typing import List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 from mmcv.cnn.bricks import DropPath
-from mmengine.model import BaseModule
 
 from mmattn.registry import MODELS
 from ..layers import DeformableAttention, Mlp, ShiftedWindowAttention
@@ -159,6 +158,10 @@ class DAT(StagedBackbone):
     }
     arch_keys = ('embed_dims', 'depths', 'num_heads', 'num_groups', 'stage_specs', 'window_size',
                  'offset_kernel_sizes', 'offset_range_factors', 'img_size')
+    converter_script = 'dat2mmattn.py'
+    # the official model keeps PyTorch's default initialisation everywhere (its reset_parameters never
+    # matches a module)
+    trunc_normal_linear_init = False
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
@@ -213,11 +216,6 @@ class DAT(StagedBackbone):
                 raise ValueError(f"DAT arch: num_heads[{i}] = {heads} is not divisible by num_groups[{i}] = "
                                  f"{settings['num_groups'][i]}.")
         return settings
-
-    def init_weights(self):
-        # The official model keeps PyTorch's default initialisation everywhere (its reset_parameters never matches
-        # a module); only init_cfg (e.g. Pretrained) applies, not the trunc_normal Linear init of the base class.
-        BaseModule.init_weights(self)
 
     def _output(self, i: int, x: torch.Tensor) -> torch.Tensor:
         x = getattr(self, f'norm{i}')(x)

@@ -140,6 +140,7 @@ class DaViT(StagedBackbone):
                                              num_heads=[12, 24, 48, 96])),
     }
     arch_keys = ('embed_dims', 'depths', 'num_heads')
+    converter_script = 'davit2mmattn.py'
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',

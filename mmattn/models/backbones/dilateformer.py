@@ -169,6 +169,7 @@ class DilateFormer(StagedBackbone):
                                             dilated_stages=[True, True, False, False])),
     }
     arch_keys = ('embed_dims', 'depths', 'num_heads', 'dilated_stages')
+    converter_script = 'dilateformer2mmattn.py'
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
