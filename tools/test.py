@@ -1,4 +1,8 @@
-"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] ...``"""
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] ...``
+
+The same flags as mmpretrain's, mmdet's and mmseg's tools/test.py, for classification, detection and
+segmentation configs alike (the task is read from the config's ``default_scope``).
+"""
 import argparse
 import os
 import os.path as osp
@@ -15,9 +19,18 @@ def parse_args(argv=None):
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save evaluation results and logs')
-    parser.add_argument('--out', help='dump the predictions to this pickle file')
+    parser.add_argument('--out', help='classification and detection: dump the predictions (or, with '
+                        '--out-item metrics, the metrics) to this pickle file; segmentation: write the predicted '
+                        'label maps (PNG) into this directory')
     parser.add_argument('--out-item', choices=['metrics', 'pred'], default='pred',
-                        help="what --out dumps: the metrics or the raw predictions. Defaults to 'pred'")
+                        help="what --out dumps for classification and detection: the metrics or the raw "
+                        "predictions. Defaults to 'pred'")
+    parser.add_argument('--show-dir', help='draw the predictions onto the test images and save them here')
+    parser.add_argument('--show', action='store_true', help='display the drawn predictions in a window')
+    parser.add_argument('--wait-time', type=float, default=2, help='seconds each --show window stays')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation with the config's tta_pipeline and tta_model (segmentation: "
+                        'multi-scale + flip)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value pairs')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
@@ -38,8 +51,47 @@ def merge_args(cfg, args):
     cfg.load_from = args.checkpoint
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args)
+    if args.tta:
+        use_tta(cfg)
+    if args.out and task_of(cfg) == 'segmentation':
+        # mmseg's IoUMetric writes the predicted label maps itself
+        cfg.test_evaluator.update(output_dir=args.out, keep_results=True)
     mmattn.compat.adapt_config(cfg, args.launcher)
     return cfg
+
+
+def task_of(cfg) -> str:
+    return {'mmdet': 'detection', 'mmseg': 'segmentation'}.get(cfg.get('default_scope'), 'classification')
+
+
+def enable_visualization(cfg, args):
+    """Switch on the downstream library's visualisation hook, as its own tools/test.py does."""
+    hook = cfg.default_hooks.get('visualization')
+    if not hook:
+        sys.exit('--show/--show-dir: the config has no default_hooks.visualization to draw with.')
+    if task_of(cfg) == 'classification':  # mmpretrain's VisualizationHook
+        hook.update(enable=True, out_dir=args.show_dir, show=args.show, wait_time=args.wait_time)
+        return
+    hook.update(draw=True, show=args.show, wait_time=args.wait_time)
+    if args.show_dir and task_of(cfg) == 'detection':
+        hook['test_out_dir'] = osp.abspath(args.show_dir)
+    elif args.show_dir:  # mmseg's hook saves through the visualizer's backends, every `interval` images
+        cfg.visualizer['save_dir'] = args.show_dir
+        hook['interval'] = 1
+
+
+def use_tta(cfg):
+    """Wrap the model in the config's ``tta_model`` and test with its ``tta_pipeline``."""
+    if not cfg.get('tta_pipeline') or not cfg.get('tta_model'):
+        sys.exit('--tta: the config defines no tta_pipeline / tta_model (the mmseg ADE20K configs do).')
+    dataset = cfg.test_dataloader.dataset
+    while isinstance(dataset.get('dataset'), dict):  # wrappers such as RepeatDataset
+        dataset = dataset.dataset
+    dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
 
 
 def main(argv=None):
@@ -52,8 +104,10 @@ def main(argv=None):
         sys.exit(missing)
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
-    if args.out and args.out_item == 'pred':
+    if args.out and args.out_item == 'pred' and task_of(cfg) != 'segmentation':
         from mmengine.evaluator import DumpResults
+        if task_of(cfg) == 'detection':  # encodes masks as RLE, as mmdet's tools do
+            from mmdet.evaluation import DumpDetResults as DumpResults
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     metrics = runner.test()
     mmattn.compat.close_distributed()

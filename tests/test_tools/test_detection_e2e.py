@@ -1,0 +1,87 @@
+"""COCO detection through the real command lines, on the generated COCO-format set: train from a classifier
+checkpoint, test (bbox and segm mAP, --out, --show-dir), RetinaNet, Cascade, 2-process training on CPU."""
+import glob
+import os.path as osp
+import pickle
+import re
+
+import pytest
+
+from mmattn.datasets import SHAPE_CLASSES
+from tests.conftest import free_port, run_command, run_tool
+from tests.smoke import make_dense_smoke_config, save_classifier_checkpoint
+
+SIZE_FACTOR = 0.1  # 1333x800 -> 133x80, crops 38x60: a few seconds per step on a CPU
+
+
+def config_of(model, detector, schedule='1x'):
+    paths = sorted(glob.glob(f'configs/{model}/{detector}_{model}-tiny_*{schedule}_coco.py'))
+    assert paths, f'no {detector} {schedule} config for {model}-tiny'
+    return paths[0]
+
+
+def train_detector(config_path, coco_root, work_dir, pretrained=None, extra=()):
+    config = make_dense_smoke_config(config_path, coco_root, work_dir, SHAPE_CLASSES, SIZE_FACTOR,
+                                     pretrained=pretrained)
+    result = run_tool('tools/train.py', config, '--work-dir', work_dir, *extra)
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert re.search(r'Iter\(train\) \[2/2\].*loss: [\d.]+', result.stdout)
+    return config, result.stdout
+
+
+def assert_coco_metrics(output, with_masks=True):
+    assert re.search(r'coco/bbox_mAP: -?[\d.]+', output), output[-3000:]
+    if with_masks:
+        assert re.search(r'coco/segm_mAP: -?[\d.]+', output)
+
+
+@pytest.mark.parametrize('model', ['davit', 'dat', 'dilateformer'])
+def test_mask_rcnn_trains_from_a_classifier_and_tests(model, coco_shapes, tmp_path):
+    classifier = tmp_path / f'{model}-tiny_in1k.pth'
+    save_classifier_checkpoint(sorted(glob.glob(f'configs/{model}/{model}-tiny_in1k.py'))[0], classifier)
+    config, log = train_detector(config_of(model, 'mask-rcnn'), coco_shapes, str(tmp_path), str(classifier),
+                                 extra=('--no-validate', ))
+    assert re.search(rf'loaded \d+ tensors from {re.escape(str(classifier))}; not in the checkpoint, as '
+                     r'expected for a classifier: norm0, norm1, norm2 ', log)
+    out = tmp_path / 'results.pkl'
+    result = run_tool('tools/test.py', config, str(tmp_path / 'iter_2.pth'), '--work-dir', str(tmp_path),
+                      '--out', str(out))
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert_coco_metrics(result.stdout)
+    results = pickle.load(open(out, 'rb'))
+    assert len(results) == 3 and {'bboxes', 'scores', 'labels', 'masks'} <= set(results[0]['pred_instances'])
+
+
+def test_retinanet_trains_validates_and_draws(coco_shapes, tmp_path):
+    config, log = train_detector(config_of('davit', 'retinanet'), coco_shapes, str(tmp_path))
+    assert_coco_metrics(log, with_masks=False)  # validation at the end of training
+    show_dir = tmp_path / 'shown'
+    result = run_tool('tools/test.py', config, str(tmp_path / 'iter_2.pth'), '--work-dir', str(tmp_path),
+                      '--show-dir', str(show_dir))
+    assert result.returncode == 0, result.stdout[-6000:]
+    drawn = glob.glob(str(show_dir / '**' / '*.jpg'), recursive=True) + \
+        glob.glob(str(show_dir / '**' / '*.png'), recursive=True)
+    assert len(drawn) == 3
+
+
+def test_cascade_mask_rcnn_trains_and_validates(coco_shapes, tmp_path):
+    _, log = train_detector(config_of('dat', 'cascade-mask-rcnn', '3x'), coco_shapes, str(tmp_path))
+    assert_coco_metrics(log)
+
+
+def test_two_process_distributed_detection_on_cpu(coco_shapes, tmp_path):
+    config = make_dense_smoke_config(config_of('davit', 'mask-rcnn'), coco_shapes, str(tmp_path), SHAPE_CLASSES,
+                                     SIZE_FACTOR, batch_size=1)
+    result = run_command(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(tmp_path),
+                          '--no-validate'], env={'PORT': str(free_port())})
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert 'Distributed training: True' in result.stdout and 'device_ids=None' in result.stdout
+    assert osp.isfile(tmp_path / 'iter_2.pth')
+
+
+def test_missing_coco_explains_the_layout(tmp_path):
+    result = run_tool('tools/train.py', config_of('davit', 'mask-rcnn'), '--work-dir', str(tmp_path),
+                      '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}/no_coco')
+    assert result.returncode != 0 and 'Traceback' not in result.stdout
+    assert 'no_coco' in result.stdout and 'COCO layout' in result.stdout
+    assert 'annotations/instances_train2017.json' in result.stdout
