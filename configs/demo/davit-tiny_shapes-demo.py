@@ -1,9 +1,9 @@
 # `make demo`: the DaViT-T ImageNet config, scaled down to the generated 4-class shapes set (tools/demo.py
-# writes it to work_dirs/demo/shapes, 32x32 images) so that it trains in a few minutes on 2 CPU cores. Everything below is
+# writes it to work_dirs/demo/data/shapes, 32x32 images) so that it trains in a few minutes on 2 CPU cores. Everything below is
 # what differs from configs/davit/davit-tiny_in1k.py.
 _base_ = ['../davit/davit-tiny_in1k.py']
 
-data_root = 'work_dirs/demo/shapes'
+data_root = 'work_dirs/demo/data/shapes'
 classes = ('circle', 'square', 'triangle', 'bar')
 model = dict(
     backbone=dict(drop_path_rate=0.0),

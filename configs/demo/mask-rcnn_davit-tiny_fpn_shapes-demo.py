@@ -1,16 +1,21 @@
 # `make demo`, stage 2: the DaViT-T Mask R-CNN COCO config, scaled down to the generated COCO-format shapes set
-# (tools/demo.py writes it to work_dirs/demo/data/coco_shapes: 128x128 images, 4 classes) and initialised from
+# (tools/demo.py writes it to work_dirs/demo/data/coco_shapes: 96x96 images, 4 classes) and initialised from
 # the classifier of stage 1, so that it learns in a few minutes on 2 CPU cores. Everything below is what differs
 # from configs/davit/mask-rcnn_davit-tiny_fpn_ms-crop-1x_coco.py.
 _base_ = ['../davit/mask-rcnn_davit-tiny_fpn_ms-crop-1x_coco.py']
 
 data_root = 'work_dirs/demo/data/coco_shapes/'
 metainfo = dict(classes=('circle', 'square', 'triangle', 'bar'))
-image_scale = (192, 192)  # x1.5: the shapes (15-38 px) then sit near the smallest anchors (32 px)
+image_scale = (96, 96)  # as generated: shapes of 11-29 px, hence anchors of 16-256 px (scale 4, not 8)
 
 model = dict(
     backbone=dict(drop_path_rate=0.0, init_cfg=dict(checkpoint='work_dirs/demo/cls/epoch_6.pth')),
-    roi_head=dict(bbox_head=dict(num_classes=4), mask_head=dict(num_classes=4)))
+    rpn_head=dict(anchor_generator=dict(scales=[4])),
+    roi_head=dict(bbox_head=dict(num_classes=4), mask_head=dict(num_classes=4)),
+    # at most 4 objects an image: far fewer proposals and sampled RoIs than COCO's 1000 and 512 (the mask head's
+    # four 256-channel convs per positive RoI would otherwise cost most of a CPU step)
+    train_cfg=dict(rpn_proposal=dict(nms_pre=200, max_per_img=100), rcnn=dict(sampler=dict(num=16))),
+    test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=100)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -1,0 +1,7 @@
+# DAT-B (v1) + UPerNet on ADE20K; drop path 0.7 as DAT++'s Base UPerNet config (README.md).
+_base_ = ['./dat-tiny_upernet_8xb2-160k_ade20k-512x512.py']
+
+model = dict(
+    backbone=dict(arch='base', drop_path_rate=0.7, init_cfg=dict(checkpoint='checkpoints/dat-base_in1k.pth')),
+    decode_head=dict(in_channels=[128, 256, 512, 1024]),
+    auxiliary_head=dict(in_channels=512))

@@ -1,0 +1,46 @@
+# `make demo`, stage 3: the DaViT-T UPerNet ADE20K config, scaled down to the generated ADE20K-format shapes set
+# (tools/demo.py writes it to work_dirs/demo/data/ade_shapes: 128x128 images, ADE20K's first 5 classes) and
+# initialised from the classifier of stage 1. Everything below is what differs from
+# configs/davit/davit-tiny_upernet_8xb2-160k_ade20k-512x512.py.
+_base_ = ['../davit/davit-tiny_upernet_8xb2-160k_ade20k-512x512.py']
+
+data_root = 'work_dirs/demo/data/ade_shapes'
+metainfo = dict(classes=('wall', 'building', 'sky', 'floor', 'tree'))  # mmattn.datasets.ADE20K_CLASSES
+crop_size = (128, 128)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    backbone=dict(drop_path_rate=0.0, init_cfg=dict(checkpoint='work_dirs/demo/cls/epoch_6.pth')),
+    decode_head=dict(num_classes=5),
+    auxiliary_head=dict(num_classes=5))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='RandomResize', scale=(128, 128), ratio_range=(0.75, 1.5), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(128, 128), keep_ratio=True),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(batch_size=4, num_workers=2,
+                        dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=1, num_workers=2,
+                      dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+max_iters = 200
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+optim_wrapper = dict(optimizer=dict(lr=3e-4))  # batch 4, a few hundred steps: larger than the recipe's 6e-5
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=20, end=max_iters, by_epoch=False),
+]
+default_hooks = dict(logger=dict(interval=20),
+                     checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1))
+randomness = dict(seed=0)
