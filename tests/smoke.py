@@ -130,6 +130,10 @@ def make_dense_smoke_config(config_path, data_root, work_dir, classes, size_fact
     # a detector trained for two steps scores every box below the usual 0.05; keep them so that the metrics
     # are computed (an empty result set makes CocoMetric report nothing)
     _set_everywhere(cfg.model.get('test_cfg'), 'score_thr', 0.0)
+    # a few objects an image: COCO's 1000-2000 proposals and 256/512 sampled RoIs would cost most of a step
+    for key, value in (('nms_pre', 200), ('max_per_img', 100), ('num', 32)):
+        _set_everywhere(cfg.model.get('train_cfg'), key, value)
+        _set_everywhere(cfg.model.get('test_cfg'), key, value)
     _scale_sizes(cfg.model.get('data_preprocessor'), size_factor)
     _scale_sizes(cfg.model.get('test_cfg'), size_factor)
     _scale_sizes(cfg.get('tta_pipeline'), size_factor)

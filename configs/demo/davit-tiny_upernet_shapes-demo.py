@@ -34,7 +34,7 @@ val_dataloader = dict(batch_size=1, num_workers=2,
                       dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-max_iters = 200
+max_iters = 160
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(optimizer=dict(lr=3e-4))  # batch 4, a few hundred steps: larger than the recipe's 6e-5
 param_scheduler = [

@@ -35,21 +35,24 @@ def assert_coco_metrics(output, with_masks=True):
         assert re.search(r'coco/segm_mAP: -?[\d.]+', output)
 
 
-@pytest.mark.parametrize('model', ['davit', 'dat', 'dilateformer'])
-def test_mask_rcnn_trains_from_a_classifier_and_tests(model, coco_shapes, tmp_path):
-    classifier = tmp_path / f'{model}-tiny_in1k.pth'
-    save_classifier_checkpoint(sorted(glob.glob(f'configs/{model}/{model}-tiny_in1k.py'))[0], classifier)
-    config, log = train_detector(config_of(model, 'mask-rcnn'), coco_shapes, str(tmp_path), str(classifier),
-                                 extra=('--no-validate', ))
-    assert re.search(rf'loaded \d+ tensors from {re.escape(str(classifier))}; not in the checkpoint, as '
-                     r'expected for a classifier: norm0, norm1, norm2 ', log)
-    out = tmp_path / 'results.pkl'
-    result = run_tool('tools/test.py', config, str(tmp_path / 'iter_2.pth'), '--work-dir', str(tmp_path),
-                      '--out', str(out))
-    assert result.returncode == 0, result.stdout[-6000:]
-    assert_coco_metrics(result.stdout)
-    results = pickle.load(open(out, 'rb'))
-    assert len(results) == 3 and {'bboxes', 'scores', 'labels', 'masks'} <= set(results[0]['pred_instances'])
+class TestMaskRCNN:
+    """One scope (pytest-xdist worker) for the three Mask R-CNN runs, another for the other detectors."""
+
+    @pytest.mark.parametrize('model', ['davit', 'dat', 'dilateformer'])
+    def test_trains_from_a_classifier_and_tests(self, model, coco_shapes, tmp_path):
+        classifier = tmp_path / f'{model}-tiny_in1k.pth'
+        save_classifier_checkpoint(sorted(glob.glob(f'configs/{model}/{model}-tiny_in1k.py'))[0], classifier)
+        config, log = train_detector(config_of(model, 'mask-rcnn'), coco_shapes, str(tmp_path), str(classifier),
+                                     extra=('--no-validate', ))
+        assert re.search(rf'loaded \d+ tensors from {re.escape(str(classifier))}; not in the checkpoint, as '
+                         r'expected for a classifier: norm0, norm1, norm2 ', log)
+        out = tmp_path / 'results.pkl'
+        result = run_tool('tools/test.py', config, str(tmp_path / 'iter_2.pth'), '--work-dir', str(tmp_path),
+                          '--out', str(out))
+        assert result.returncode == 0, result.stdout[-6000:]
+        assert_coco_metrics(result.stdout)
+        results = pickle.load(open(out, 'rb'))
+        assert len(results) == 3 and {'bboxes', 'scores', 'labels', 'masks'} <= set(results[0]['pred_instances'])
 
 
 def test_retinanet_trains_validates_and_draws(coco_shapes, tmp_path):

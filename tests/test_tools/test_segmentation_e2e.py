@@ -46,30 +46,33 @@ TEST_MODES = {
 }
 
 
-@pytest.mark.parametrize('model', sorted(TEST_MODES))
-def test_upernet_trains_from_a_classifier_and_tests(model, ade_shapes, tmp_path):
-    classifier = tmp_path / f'{model}-tiny_in1k.pth'
-    save_classifier_checkpoint(sorted(glob.glob(f'configs/{model}/{model}-tiny_in1k.py'))[0], classifier)
-    config, log = train_segmentor(config_of(model), ade_shapes, str(tmp_path), str(classifier),
-                                  extra=('--no-validate', ))
-    assert re.search(rf'loaded \d+ tensors from {re.escape(str(classifier))}; not in the checkpoint, as '
-                     r'expected for a classifier: norm0, norm1, norm2 ', log)
-    test_args = [arg.format(tmp=tmp_path) for arg in TEST_MODES[model]]
-    result = run_tool('tools/test.py', config, str(tmp_path / 'iter_2.pth'), '--work-dir',
-                      str(tmp_path / 'test'), *test_args)
-    assert result.returncode == 0, result.stdout[-6000:]
-    assert_miou(result.stdout)
-    if model == 'davit':
-        assert 'SegTTAModel' in result.stdout
-        assert len(glob.glob(str(tmp_path / 'shown' / '**' / '*.png'), recursive=True)) == 3
-    elif model == 'dat':
-        assert "mode='slide'" in result.stdout
-    else:
-        maps = sorted(glob.glob(str(tmp_path / 'label_maps' / '*.png')))
-        assert len(maps) == 3
-        label_map = np.asarray(Image.open(maps[0]))
-        assert label_map.shape == (80, 96)  # the original image size
-        assert 1 <= label_map.min() and label_map.max() <= len(CLASSES)  # written back in ADE's 1-based ids
+class TestUPerNet:
+    """One scope (pytest-xdist worker) for the three UPerNet runs, another for the rest."""
+
+    @pytest.mark.parametrize('model', sorted(TEST_MODES))
+    def test_trains_from_a_classifier_and_tests(self, model, ade_shapes, tmp_path):
+        classifier = tmp_path / f'{model}-tiny_in1k.pth'
+        save_classifier_checkpoint(sorted(glob.glob(f'configs/{model}/{model}-tiny_in1k.py'))[0], classifier)
+        config, log = train_segmentor(config_of(model), ade_shapes, str(tmp_path), str(classifier),
+                                      extra=('--no-validate', ))
+        assert re.search(rf'loaded \d+ tensors from {re.escape(str(classifier))}; not in the checkpoint, as '
+                         r'expected for a classifier: norm0, norm1, norm2 ', log)
+        test_args = [arg.format(tmp=tmp_path) for arg in TEST_MODES[model]]
+        result = run_tool('tools/test.py', config, str(tmp_path / 'iter_2.pth'), '--work-dir',
+                          str(tmp_path / 'test'), *test_args)
+        assert result.returncode == 0, result.stdout[-6000:]
+        assert_miou(result.stdout)
+        if model == 'davit':
+            assert 'SegTTAModel' in result.stdout
+            assert len(glob.glob(str(tmp_path / 'shown' / '**' / '*.png'), recursive=True)) == 3
+        elif model == 'dat':
+            assert "mode='slide'" in result.stdout
+        else:
+            maps = sorted(glob.glob(str(tmp_path / 'label_maps' / '*.png')))
+            assert len(maps) == 3
+            label_map = np.asarray(Image.open(maps[0]))
+            assert label_map.shape == (80, 96)  # the original image size
+            assert 1 <= label_map.min() and label_map.max() <= len(CLASSES)  # written back in ADE's 1-based ids
 
 
 def test_semantic_fpn_trains_and_validates(ade_shapes, tmp_path):
