@@ -87,6 +87,8 @@ def tile(image_paths, path, columns=3):
     """Put the drawn images side by side in a grid (one PNG to look at)."""
     from PIL import Image
     images = [Image.open(p).convert('RGB') for p in image_paths]
+    zoom = max(1, -(-240 // max(i.height for i in images)))  # toy-sized images: enlarge to be readable
+    images = [i.resize((i.width * zoom, i.height * zoom), Image.NEAREST) for i in images]
     width, height = max(i.width for i in images), max(i.height for i in images)
     rows = -(-len(images) // columns)
     grid = Image.new('RGB', (columns * width, rows * height), 'white')
@@ -139,7 +141,7 @@ def detection(classifier):
 def segmentation(classifier):
     from mmattn.datasets import make_ade20k_layout
     say(f'3/3 segmentation: generating the ADE20K-format shapes set in {DATA["seg"]}')
-    make_ade20k_layout(DATA['seg'], num_train=160, num_val=24, image_size=(128, 128), seed=0, num_classes=5)
+    make_ade20k_layout(DATA['seg'], num_train=160, num_val=24, image_size=(64, 64), seed=0, num_classes=5)
     work_dir = f'{WORK_DIR}/seg'
     init = f'model.backbone.init_cfg.checkpoint={classifier}'
     run('seg', 'tools/train.py', CONFIGS['seg'], '--work-dir', work_dir, '--cfg-options', init)
