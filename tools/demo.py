@@ -47,8 +47,8 @@ def run(stage, *args):
         for line in proc.stdout:
             log.write(line)
             lines.append(line)
-            if PROGRESS.search(line):
-                print('    ' + line.rstrip()[-150:], flush=True)
+            if PROGRESS.search(line):  # without mmengine's "date - mmengine - INFO - " prefix
+                print('    ' + line.rstrip().split(' - INFO - ')[-1][:160], flush=True)
     if proc.returncode:
         sys.exit(f'{args[0]} failed (exit {proc.returncode}); full log: {log_path}')
     return ''.join(lines)
