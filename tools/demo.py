@@ -1,11 +1,12 @@
 """`make demo`: the three tasks on generated data, through the real command lines, in about 10 minutes on 2 CPU
 cores. Each stage trains with tools/train.py and evaluates with tools/test.py; progress lines stream as they come.
 
-1. classification: DaViT-T on 32x32 shapes (4 classes) -> top-1, work_dirs/demo/curves.png;
+1. classification: DaViT-T on 32x32 shapes (4 classes) -> top-1;
 2. detection: Mask R-CNN with that classifier as its backbone's initialisation, on a COCO-format shapes set
    -> bbox and segm mAP, work_dirs/demo/detection.png (predictions drawn on validation images);
 3. segmentation: UPerNet from the same classifier on an ADE20K-format shapes set -> mIoU,
-   work_dirs/demo/segmentation.png (ground truth next to the prediction).
+   work_dirs/demo/segmentation.png (ground truth next to the prediction);
+and work_dirs/demo/curves.png, the three runs' training losses.
 
 Everything runs at toy scale (small images, a few hundred steps): the point is the whole code path, and numbers
 clearly above chance, not the papers' accuracy.
@@ -64,22 +65,22 @@ def metric(output, name):
     return float(re.findall(rf'{re.escape(name)}: (-?[\d.]+)', output)[-1])
 
 
-def plot_curves(records, path):
+def plot_curves(stages, path):
+    """One row of panels per finished stage: its training losses (total and parts) and what it was scored on."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    train = [r for r in records if 'loss' in r]
-    val = [r for r in records if 'accuracy/top1' in r]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot([r['step'] for r in train], [r['loss'] for r in train])
-    ax_loss.set(title='training loss', xlabel='iteration', ylabel='loss')
-    ax_acc.plot([r['step'] for r in val], [r['accuracy/top1'] for r in val], marker='o')
-    ax_acc.axhline(25, color='grey', linestyle='--', label='chance (4 classes)')
-    ax_acc.set(title='validation top-1', xlabel='epoch', ylabel='top-1 (%)', ylim=(0, 100))
-    ax_acc.legend(loc='lower right')
-    fig.suptitle('DaViT-T on synthetic shapes (make demo)')
+    fig, axes = plt.subplots(len(stages), 1, figsize=(8, 3 * len(stages)), squeeze=False)
+    for ax, (title, records, losses) in zip(axes[:, 0], stages):
+        train = [r for r in records if 'loss' in r]
+        for key in losses:
+            ax.plot([r['step'] for r in train], [r[key] for r in train], label=key,
+                    linewidth=2 if key == 'loss' else 1)
+        ax.set(title=title, xlabel='iteration', ylabel='training loss', ylim=(0, None))
+        ax.legend(loc='upper right', fontsize='small')
+    fig.suptitle('make demo: DaViT-T on generated data')
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
@@ -113,12 +114,10 @@ def classification():
     work_dir = f'{WORK_DIR}/cls'
     run('cls', 'tools/train.py', CONFIGS['cls'], '--work-dir', work_dir)
     checkpoint = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
-    records = read_scalars(work_dir)
     top1 = metric(run('cls', 'tools/test.py', CONFIGS['cls'], checkpoint, '--work-dir', f'{work_dir}/test'),
                   'accuracy/top1')
-    plot_curves(records, f'{WORK_DIR}/curves.png')
-    say(f'classification: test top-1 = {top1:.2f}% (chance 25%); curves: {WORK_DIR}/curves.png')
-    return checkpoint, top1
+    say(f'classification: test top-1 = {top1:.2f}% (chance 25%)')
+    return checkpoint, top1, (f'classification: top-1 {top1:.1f}%', read_scalars(work_dir), ['loss'])
 
 
 def detection(classifier):
@@ -135,7 +134,8 @@ def detection(classifier):
     bbox, segm = metric(output, 'coco/bbox_mAP'), metric(output, 'coco/segm_mAP')
     tile(drawn_images(show_dir, 6), f'{WORK_DIR}/detection.png')
     say(f'detection: bbox mAP = {bbox:.3f}, segm mAP = {segm:.3f}; predictions: {WORK_DIR}/detection.png')
-    return bbox, segm
+    return bbox, segm, (f'Mask R-CNN: bbox mAP {bbox:.3f}, segm mAP {segm:.3f}', read_scalars(work_dir),
+                        ['loss', 'loss_rpn_cls', 'loss_cls', 'loss_bbox', 'loss_mask'])
 
 
 def segmentation(classifier):
@@ -152,7 +152,7 @@ def segmentation(classifier):
     miou = metric(output, 'mIoU')
     tile(drawn_images(show_dir, 4), f'{WORK_DIR}/segmentation.png', columns=2)
     say(f'segmentation: mIoU = {miou:.2f}% (5 classes); ground truth | prediction: {WORK_DIR}/segmentation.png')
-    return miou
+    return miou, (f'UPerNet: mIoU {miou:.1f}%', read_scalars(work_dir), ['loss', 'decode.loss_ce', 'aux.loss_ce'])
 
 
 def main():
@@ -163,10 +163,18 @@ def main():
         if entry != 'data':
             path = osp.join(WORK_DIR, entry)
             shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
-    classifier, top1 = classification()
-    bbox, segm = detection(classifier)
-    miou = segmentation(classifier)
-    say(f'done. top-1 {top1:.2f}% | bbox mAP {bbox:.3f}, segm mAP {segm:.3f} | mIoU {miou:.2f}%')
+    curves = f'{WORK_DIR}/curves.png'
+    classifier, top1, stage = classification()
+    stages = [stage]
+    plot_curves(stages, curves)  # redrawn after each stage: a failed later stage keeps the earlier curves
+    bbox, segm, stage = detection(classifier)
+    stages.append(stage)
+    plot_curves(stages, curves)
+    miou, stage = segmentation(classifier)
+    stages.append(stage)
+    plot_curves(stages, curves)
+    say(f'done. top-1 {top1:.2f}% | bbox mAP {bbox:.3f}, segm mAP {segm:.3f} | mIoU {miou:.2f}%; '
+        f'training curves: {curves}')
     failures = [name for name, ok in (('classification top-1', top1 >= 50), ('detection bbox mAP', bbox >= 0.1),
                                       ('segmentation mIoU', miou >= 40)) if not ok]
     if failures:

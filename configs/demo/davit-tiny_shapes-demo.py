@@ -32,7 +32,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator
 
-max_epochs = 6
+max_epochs = 4
 # the official lr (1e-3) is for a total batch of 1024; a batch of 32 needs a smaller one
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
 param_scheduler = [
