@@ -1,4 +1,6 @@
-"""Every workaround for torch 2.13 x mmengine 0.10.7 (x mmcv 2.1.0), in one place, each with its reason.
+"""Every patch of mmengine 0.10.7 and mmcv 2.1.0 (under torch 2.13), in one place, each with its reason:
+compatibility workarounds, and the safety rules of the project (checkpoints loaded weights-only on every path,
+written atomically; unreadable data files named).
 
 :func:`apply` runs on ``import mmattn`` and is idempotent. :func:`adapt_config` is called by the tools on the
 config before the Runner is built. See docs/get_started.md ("Compatibility fixes").
@@ -20,6 +22,98 @@ def _safe_local_loader(filename, map_location):
     return load_checkpoint_file(os.path.expanduser(filename), map_location=map_location)
 
 
+def _safe_url_loader(filename, map_location=None, model_dir=None, progress=True):
+    # mmengine reads http(s) checkpoints with its own load_url and torch.load's defaults; the torchvision://,
+    # openmmlab:// and mmcls:// schemes resolve to URLs and come here too (they call this module-level name).
+    # Download into torch's hub cache, then the same weights-only loader as a local file.
+    from mmattn.utils.checkpoint import load_checkpoint_path_or_url
+    return load_checkpoint_path_or_url(filename, map_location=map_location)
+
+
+def _safe_backend_loader(filename, map_location=None, backend='petrel'):
+    # s3:// and other storage backends: fetch the bytes through mmengine's file backend, then read them from a
+    # temporary file weights-only (mmengine would torch.load the buffer).
+    import tempfile
+
+    from mmengine.fileio import get
+
+    from mmattn.utils.checkpoint import load_checkpoint_file
+    with tempfile.NamedTemporaryFile(suffix='.pth') as file:
+        file.write(get(filename, backend_args=dict(backend=backend)))
+        file.flush()
+        return load_checkpoint_file(file.name, map_location=map_location)
+
+
+def _refuse_pavi(filename, map_location=None):
+    raise ValueError(f'{filename}: pavi:// checkpoints are not supported by mmattn (they are read without the '
+                     'weights-only check); download the file and pass its local path.')
+
+
+def _atomic_save_checkpoint(original):
+    # mmengine writes a checkpoint in place: a run killed while saving leaves a truncated file under the final
+    # name (and for the best checkpoint, the previous best is already gone). Write a temporary file next to
+    # it and rename it when complete; rename is atomic on one file system. Remote backends are left to mmengine.
+    def save_checkpoint(checkpoint, filename, file_client_args=None, backend_args=None):
+        filename = str(filename)
+        if '://' in filename or file_client_args is not None or backend_args is not None:
+            return original(checkpoint, filename, file_client_args=file_client_args, backend_args=backend_args)
+        os.makedirs(os.path.dirname(os.path.abspath(filename)), exist_ok=True)
+        partial = f'{filename}.part'
+        try:
+            with open(partial, 'wb') as file:
+                torch.save(checkpoint, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(partial, filename)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
+
+    save_checkpoint.__wrapped__ = original
+    return save_checkpoint
+
+
+def _best_removed_after_saving(original):
+    # CheckpointHook removes the previous best checkpoint before it writes the new one; killed in between, a
+    # run has no best checkpoint at all. Defer the removal until the new one is complete.
+    def save_best(self, runner, metrics):
+        backend = self.file_backend
+        removals = []
+        backend.remove = backend.rmtree = removals.append  # instance attributes shadow the methods for a call
+        try:
+            original(self, runner, metrics)
+        finally:
+            del backend.remove, backend.rmtree
+        kept = {getattr(self, 'best_ckpt_path', None), *getattr(self, 'best_ckpt_path_dict', {}).values()}
+        for path in removals:
+            if path not in kept:
+                backend.rmtree(path) if backend.isdir(path) else backend.remove(path)
+
+    save_best.__wrapped__ = original
+    return save_best
+
+
+class DataFileError(IOError):
+    """An image or annotation file of the dataset cannot be read."""
+
+
+def _naming_the_file(original, key):
+    # mmcv's loaders re-raise the decoder's error (a 0-byte JPEG gives OpenCV's "!buf.empty()"), which does not
+    # say which of a million files is broken
+    def transform(self, results):
+        try:
+            return original(self, results)
+        except DataFileError:
+            raise
+        except Exception as err:
+            raise DataFileError(
+                f'{results.get(key, "?")}: cannot be read ({type(err).__name__}: {err}). Check every file of '
+                'the dataset with: python tools/misc/verify_dataset.py CONFIG') from err
+
+    transform.__wrapped__ = original
+    return transform
+
+
 def _init_dist_pytorch_cpu_aware(original):
     # mmengine's _init_dist_pytorch calls torch.cuda.set_device unconditionally, which fails on CPU-only
     # machines; there the process group is gloo and no device is set.
@@ -34,14 +128,30 @@ def _init_dist_pytorch_cpu_aware(original):
 
 
 def apply() -> None:
-    """Patch mmengine in place (local checkpoint loading, CPU distributed initialisation)."""
+    """Patch mmengine in place (safe checkpoint loading, atomic checkpoint saving, CPU distributed runs)."""
     global _applied
     if _applied:
         return
     from mmengine.dist import utils as dist_utils
+    from mmengine.hooks import CheckpointHook
+    from mmengine.runner import checkpoint as checkpoint_module
+    from mmengine.runner import runner as runner_module
     from mmengine.runner.checkpoint import CheckpointLoader
 
+    # every way a checkpoint enters: local files, URLs (and the schemes that resolve to URLs), storage backends
     CheckpointLoader.register_scheme(prefixes='', loader=_safe_local_loader, force=True)
+    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), loader=_safe_url_loader, force=True)
+    checkpoint_module.load_from_http = _safe_url_loader
+    CheckpointLoader.register_scheme(prefixes='s3://', loader=_safe_backend_loader, force=True)
+    CheckpointLoader.register_scheme(prefixes='pavi://', loader=_refuse_pavi, force=True)
+    import mmengine.runner
+    atomic_save = _atomic_save_checkpoint(checkpoint_module.save_checkpoint)
+    for module in (checkpoint_module, runner_module, mmengine.runner):  # each holds its own reference
+        module.save_checkpoint = atomic_save
+    CheckpointHook._save_best_checkpoint = _best_removed_after_saving(CheckpointHook._save_best_checkpoint)
+    from mmcv.transforms import LoadAnnotations, LoadImageFromFile
+    LoadImageFromFile.transform = _naming_the_file(LoadImageFromFile.transform, 'img_path')
+    LoadAnnotations.transform = _naming_the_file(LoadAnnotations.transform, 'seg_map_path')  # mmseg's maps
     if not hasattr(dist_utils._init_dist_pytorch, '__wrapped__'):
         dist_utils._init_dist_pytorch = _init_dist_pytorch_cpu_aware(dist_utils._init_dist_pytorch)
     import mmattn.engine  # noqa: F401  (registers the CPU AMP optimizer wrapper)

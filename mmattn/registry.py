@@ -2,8 +2,9 @@
 
 ``MODELS`` is a child of mmengine's root registry, so a config whose ``default_scope`` is ``mmpretrain``,
 ``mmdet`` or ``mmseg`` can still build ``type='mmattn.DaViT'``: mmengine resolves the ``mmattn.`` prefix by
-searching the root's children for this scope.
+searching the root's children for this scope. The same holds for the optimiser wrapper and the hooks.
 """
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import Registry
@@ -13,4 +14,6 @@ MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmattn', locations=['m
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmattn',
                           locations=['mmattn.engine'])
 
-__all__ = ['MODELS', 'OPTIM_WRAPPERS']
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmattn', locations=['mmattn.engine'])
+
+__all__ = ['MODELS', 'OPTIM_WRAPPERS', 'HOOKS']

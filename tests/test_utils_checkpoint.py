@@ -87,3 +87,15 @@ def test_getattr_is_only_allowed_for_history_buffer_methods(tmp_path):
     torch.save({'x': GetattrExploit()}, tmp_path / 'getattr.pth')
     with pytest.raises(UnsafeCheckpointError, match='not allowed'):
         load_checkpoint_file(tmp_path / 'getattr.pth')
+
+
+def test_legacy_format_code_stays_refused_in_opaque_mode(tmp_path):
+    if os.path.exists(MARKER):
+        os.remove(MARKER)
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'args': argparse.Namespace(lr=0.1), 'evil': SubprocessExploit()},
+               tmp_path / 'legacy.pth', _use_new_zipfile_serialization=False)
+    with pytest.raises(UnsafeCheckpointError):
+        load_checkpoint_file(tmp_path / 'legacy.pth')  # weights-only: nothing beyond the allow-list
+    loaded = load_checkpoint_file(tmp_path / 'legacy.pth', opaque_objects=True)
+    assert torch.equal(loaded['state_dict']['w'], torch.ones(2)) and isinstance(loaded['args'], OpaqueObject)
+    assert isinstance(loaded['evil'], OpaqueObject) and not os.path.exists(MARKER)

@@ -11,6 +11,7 @@ import sys
 from mmengine.config import Config, DictAction
 
 import mmattn.compat
+from mmattn.utils.config_check import unknown_option_keys
 from mmattn.utils.data_check import find_missing_data
 
 
@@ -50,6 +51,9 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     if args.cfg_options is not None:
+        unknown = unknown_option_keys(cfg, args.cfg_options)
+        if unknown:
+            sys.exit(unknown)
         cfg.merge_from_dict(args.cfg_options)
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
@@ -96,20 +100,26 @@ def use_tta(cfg):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.checkpoint):
+    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
         sys.exit(f'Checkpoint not found: {args.checkpoint}')
     cfg = merge_args(Config.fromfile(args.config), args)
     missing = find_missing_data(cfg, ('test_dataloader', ))
     if missing:
         sys.exit(missing)
     from mmengine.runner import Runner
+
+    from mmattn.engine import RUN_STOPPING_ERRORS, require_exact_checkpoints
     runner = Runner.from_cfg(cfg)
+    require_exact_checkpoints(runner)
     if args.out and args.out_item == 'pred' and task_of(cfg) != 'segmentation':
         from mmengine.evaluator import DumpResults
         if task_of(cfg) == 'detection':  # encodes masks as RLE, as mmdet's tools do
             from mmdet.evaluation import DumpDetResults as DumpResults
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
-    metrics = runner.test()
+    try:
+        metrics = runner.test()
+    except RUN_STOPPING_ERRORS as error:
+        sys.exit(f'{type(error).__name__}: {error}')
     mmattn.compat.close_distributed()
     if args.out and args.out_item == 'metrics':
         import mmengine

@@ -10,6 +10,7 @@ import sys
 from mmengine.config import Config, DictAction
 
 import mmattn.compat
+from mmattn.utils.config_check import unknown_option_keys
 from mmattn.utils.data_check import find_missing_data
 
 
@@ -32,6 +33,9 @@ def parse_args(argv=None):
                         help='override settings in the config, key=value pairs (e.g. model.backbone.arch=small)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
+    parser.add_argument('--dist-timeout', type=float, default=1800,
+                        help='seconds a distributed collective may wait for the other ranks before the run stops '
+                        '(a hung rank would otherwise hold every rank). Defaults to 1800')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -69,7 +73,14 @@ def merge_args(cfg, args):
         set_loader_flag('pin_memory', False)
     if args.no_persistent_workers:
         set_loader_flag('persistent_workers', False)
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['timeout'] = args.dist_timeout
+    hooks = cfg.get('custom_hooks') or []
+    if not any(str(hook.get('type', '')).endswith('NonFiniteGuardHook') for hook in hooks):
+        cfg.custom_hooks = [*hooks, dict(type='mmattn.NonFiniteGuardHook')]
     if args.cfg_options is not None:
+        unknown = unknown_option_keys(cfg, args.cfg_options)
+        if unknown:
+            sys.exit(unknown)
         cfg.merge_from_dict(args.cfg_options)
     mmattn.compat.adapt_config(cfg, args.launcher)
     return cfg
@@ -82,8 +93,15 @@ def main(argv=None):
     if missing:
         sys.exit(missing)
     from mmengine.runner import Runner
+
+    from mmattn.engine import RUN_STOPPING_ERRORS, require_exact_checkpoints
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    if cfg.resume:  # the checkpoint resumed from must be this model's (load_from alone may fine-tune)
+        require_exact_checkpoints(runner)
+    try:
+        runner.train()
+    except RUN_STOPPING_ERRORS as error:
+        sys.exit(f'{type(error).__name__}: {error}')
     mmattn.compat.close_distributed()
 
 

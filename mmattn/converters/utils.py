@@ -1,9 +1,11 @@
 """Helpers shared by the per-model converters."""
 import re
-from typing import Dict, Iterable, Mapping, Sequence, Tuple
+from typing import Dict, Mapping, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+
+from mmattn.utils.checkpoint import state_dict_mismatches
 
 
 class ConversionError(ValueError):
@@ -31,26 +33,9 @@ def strip_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str) -> Dict[st
     return dict(state_dict)
 
 
-def _preview(names: Iterable[str], limit: int = 30) -> str:
-    names = sorted(names)
-    more = f' ... and {len(names) - limit} more' if len(names) > limit else ''
-    return ', '.join(names[:limit]) + more
-
-
 def check_against_model(converted: Mapping[str, torch.Tensor], model: nn.Module, what: str) -> None:
-    """Raise :class:`ConversionError` listing unknown, missing and mis-shaped keys versus ``model``."""
-    expected = model.state_dict()
-    unknown = set(converted) - set(expected)
-    missing = set(expected) - set(converted)
-    mismatched = [f'{k}: checkpoint {tuple(converted[k].shape)} vs model {tuple(expected[k].shape)}'
-                  for k in set(converted) & set(expected) if converted[k].shape != expected[k].shape]
-    problems = []
-    if unknown:
-        problems.append(f'{len(unknown)} unknown key(s) (no place in the model): {_preview(unknown)}')
-    if missing:
-        problems.append(f'{len(missing)} missing key(s) (the model needs them): {_preview(missing)}')
-    if mismatched:
-        problems.append(f'{len(mismatched)} shape mismatch(es): {_preview(mismatched)}')
+    """Raise :class:`ConversionError` listing unexpected, missing and mis-shaped keys versus ``model``."""
+    problems = state_dict_mismatches(converted, model.state_dict())
     if problems:
         raise ConversionError(f'Cannot convert {what}:\n  ' + '\n  '.join(problems))
 

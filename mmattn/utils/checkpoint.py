@@ -8,9 +8,11 @@ records its arguments and executes nothing, which is how converters take the wei
 checkpoints (which also pickle e.g. ``argparse.Namespace`` objects) safely.
 """
 import os
+import os.path as osp
 import pickle
+import re
 import zipfile
-from typing import Any, Dict, List, Union
+from typing import Any, Callable, Dict, List, Union
 
 import torch
 import torch.serialization
@@ -50,7 +52,8 @@ def _allowed_data_globals() -> List[Any]:
     import numpy as np
     from mmengine.logging import HistoryBuffer
 
-    allowed: List[Any] = [HistoryBuffer, np.ndarray, np.dtype, (_history_buffer_getattr, 'builtins.getattr')]
+    # bytes: numpy pickles the (empty) data of an empty array as bytes(); a plain data constructor
+    allowed: List[Any] = [HistoryBuffer, np.ndarray, np.dtype, bytes, (_history_buffer_getattr, 'builtins.getattr')]
     np_core = getattr(np, '_core', None) or np.core  # numpy 2 moved ``core`` to ``_core``
     for module_name in ('numpy.core.multiarray', 'numpy._core.multiarray'):
         allowed += [(np_core.multiarray._reconstruct, f'{module_name}._reconstruct'),
@@ -59,6 +62,14 @@ def _allowed_data_globals() -> List[Any]:
     if dtypes is not None:
         allowed += [getattr(dtypes, name) for name in dir(dtypes) if name.endswith('DType')]
     return allowed
+
+
+LEGACY_REFUSED_GLOBAL = re.compile(r'GLOBAL ([\w.]+) was not an allowed global')
+
+
+def _opaque(name: str):
+    """An allow-list entry that unpickles the global ``name`` as an inert :class:`OpaqueObject` subclass."""
+    return type(name, (OpaqueObject, ), {'qualified_name': name}), name
 
 
 def _needed_globals(path: str) -> List[str]:
@@ -95,19 +106,27 @@ def load_checkpoint_file(path: Union[str, os.PathLike],
         allowed_names.add(name)
     unknown = [name for name in _needed_globals(path) if name not in allowed_names]
     if unknown and opaque_objects:
-        allowed += [(type(name, (OpaqueObject, ), {'qualified_name': name}), name) for name in unknown]
+        allowed += [_opaque(name) for name in unknown]
     elif unknown:
         raise UnsafeCheckpointError(
             f'{path} refers to objects that mmattn does not unpickle (it loads weights and plain data only): '
             f'{unknown}. If the file is a training checkpoint from another codebase, convert it with the '
             f"matching tools/model_converters script, which extracts the weights without running its code.")
-    try:
-        with torch.serialization.safe_globals(allowed):
-            return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise UnsafeCheckpointError(f'{path} could not be loaded as weights only: {err}') from err
-    except RuntimeError as err:
-        raise UnsafeCheckpointError(f'{path} is not a readable PyTorch checkpoint: {err}') from err
+    while True:
+        try:
+            with torch.serialization.safe_globals(allowed):
+                return torch.load(path, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as err:
+            # a legacy (non-zip) file cannot be scanned for its globals beforehand: torch names the first one
+            # it refuses; in opaque mode that name becomes a placeholder too and the file is read again
+            refused = LEGACY_REFUSED_GLOBAL.search(str(err))
+            if opaque_objects and refused and refused.group(1) not in allowed_names:
+                allowed_names.add(refused.group(1))
+                allowed.append(_opaque(refused.group(1)))
+                continue
+            raise UnsafeCheckpointError(f'{path} could not be loaded as weights only: {err}') from err
+        except RuntimeError as err:
+            raise UnsafeCheckpointError(f'{path} is not a readable PyTorch checkpoint: {err}') from err
 
 
 def extract_state_dict(checkpoint: Any, keys=('state_dict', 'model', 'module')) -> Dict[str, torch.Tensor]:
@@ -121,3 +140,61 @@ def extract_state_dict(checkpoint: Any, keys=('state_dict', 'model', 'module')) 
     if not tensors:
         raise ValueError(f'No tensors found in the checkpoint (top-level keys: {sorted(checkpoint)[:20]}).')
     return tensors
+
+
+def download_checkpoint(url: str) -> str:
+    """Download an ``http(s)://`` checkpoint into torch's hub cache (once) and return the local path.
+
+    The file is only downloaded here; it is read like any local file, by :func:`load_checkpoint_file`.
+    """
+    from urllib.parse import urlparse
+
+    import torch.hub
+    target = osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(urlparse(url).path))
+    if not osp.isfile(target):  # download_url_to_file writes a temporary file and renames it when complete
+        os.makedirs(osp.dirname(target), exist_ok=True)
+        torch.hub.download_url_to_file(url, target, progress=True)
+    return target
+
+
+def load_checkpoint_path_or_url(filename: str, map_location: Any = 'cpu') -> Any:
+    """:func:`load_checkpoint_file` for a local path or an ``http(s)://`` URL."""
+    filename = str(filename)
+    if filename.startswith(('http://', 'https://')):
+        filename = download_checkpoint(filename)
+    return load_checkpoint_file(osp.expanduser(filename), map_location=map_location)
+
+
+def _preview(names: List[str], limit: int = 12) -> str:
+    more = f' ... and {len(names) - limit} more' if len(names) > limit else ''
+    return ', '.join(sorted(names)[:limit]) + more
+
+
+def state_dict_mismatches(weights: Dict[str, torch.Tensor], own: Dict[str, torch.Tensor],
+                          may_miss: Callable[[str], bool] = lambda key: False,
+                          may_differ_in_shape: Callable[[str], bool] = lambda key: False) -> List[str]:
+    """What keeps ``weights`` (a checkpoint) from loading exactly into a module whose state dict is ``own``.
+
+    Returns one line each for the unexpected, the missing (except ``may_miss`` ones) and the mis-shaped
+    (except ``may_differ_in_shape`` ones) keys, each with a short list; empty when everything fits.
+    """
+    unexpected = sorted(set(weights) - set(own))
+    missing = sorted(k for k in set(own) - set(weights) if not may_miss(k))
+    mismatched = [f'{k} {tuple(weights[k].shape)} vs {tuple(own[k].shape)}' for k in sorted(set(weights) & set(own))
+                  if weights[k].shape != own[k].shape and not may_differ_in_shape(k)]
+    problems = []
+    if unexpected:
+        problems.append(f'{len(unexpected)} unexpected key(s) (no place in the model): {_preview(unexpected)}')
+    if missing:
+        problems.append(f'{len(missing)} missing key(s) (the model needs them): {_preview(missing)}')
+    if mismatched:
+        problems.append(f'{len(mismatched)} shape mismatch(es) (checkpoint vs model): {_preview(mismatched, 6)}')
+    return problems
+
+
+def apply_key_revisions(state_dict: Dict[str, Any], revisions=((r'^module\.', ''), )) -> Dict[str, Any]:
+    """Apply mmengine's ``revise_keys`` (regex, replacement) pairs to the keys of a state dict."""
+    state_dict = {k: v for k, v in state_dict.items() if k != '_metadata'}
+    for pattern, replacement in revisions:
+        state_dict = {re.sub(pattern, replacement, k): v for k, v in state_dict.items()}
+    return state_dict

@@ -83,7 +83,7 @@ def test_unknown_and_missing_keys_are_listed():
     with pytest.raises(ConversionError) as info:
         convert_davit(state_dict)
     message = str(info.value)
-    assert 'unknown key' in message and 'backbone.stages.1.blocks.0.0.extra.weight' in message
+    assert 'unexpected key' in message and 'backbone.stages.1.blocks.0.0.extra.weight' in message
     assert 'missing key' in message and 'backbone.stages.2.blocks.1.1.mlp.fc2.bias' in message
 
 
@@ -115,3 +115,15 @@ def test_mmpretrain_layout_converts_to_the_same_model():
     back, meta = convert_davit(mmpretrain_sd)
     assert meta['source_layout'] == 'mmpretrain'
     assert back.keys() == ours.keys() and all(torch.equal(back[k], ours[k]) for k in ours)
+
+
+def test_legacy_format_with_pickled_arguments_converts(tmp_path):
+    """torch < 1.6 files (not zip) cannot be scanned for their globals beforehand; Namespace still becomes inert."""
+    official = to_official(random_timm_davit('tiny').state_dict())
+    torch.save({'state_dict': official, 'args': argparse.Namespace(lr=1e-3)}, tmp_path / 'legacy.pth',
+               _use_new_zipfile_serialization=False)
+    CONVERTER([str(tmp_path / 'legacy.pth'), str(tmp_path / 'dst.pth')])
+    converted = load_checkpoint_file(tmp_path / 'dst.pth')
+    expected, _ = convert_davit(official)
+    assert converted['meta']['source_layout'] == 'official'
+    assert all(torch.equal(converted['state_dict'][k], v) for k, v in expected.items())

@@ -244,7 +244,7 @@ def test_unknown_and_missing_keys_are_listed():
     with pytest.raises(ConversionError) as info:
         convert_dilateformer(source)
     message = str(info.value)
-    assert '2 unknown key(s)' in message and 'backbone.stages.1.blocks.0.attn.rel_pos.weight' in message
+    assert '2 unexpected key(s)' in message and 'backbone.stages.1.blocks.0.attn.rel_pos.weight' in message
     assert 'backbone.stages.0.blocks.0.layer_scale' in message
     assert '2 missing key(s)' in message and 'backbone.stages.2.blocks.5.mlp.fc2.bias' in message
     assert 'backbone.stages.0.downsample.proj.1.running_var' in message

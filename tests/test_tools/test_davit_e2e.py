@@ -96,3 +96,20 @@ def test_converted_timm_checkpoint_evaluates_with_the_release_config(imagenet_sh
     output = convert_and_evaluate('tools/model_converters/davit2mmattn.py', tmp_path / 'timm.pth', CONFIG,
                                   imagenet_shapes, tmp_path)
     assert 'configs/davit/davit-tiny_in1k.py' in output
+
+
+def test_test_and_resume_refuse_a_checkpoint_that_does_not_fit(trained, tmp_path):
+    from mmattn.utils import load_checkpoint_file
+    config, work_dir, _ = trained
+    state = load_checkpoint_file(osp.join(work_dir, 'iter_4.pth'))['state_dict']
+    state['head.fc.weight'], state['head.fc.bias'] = torch.zeros(3, 768), torch.zeros(3)  # a 3-class model
+    state['backbone.extra.weight'] = torch.zeros(1)
+    del state['backbone.norm3.weight']
+    torch.save({'state_dict': state, 'meta': {}}, tmp_path / 'other.pth')
+    for command in (['tools/test.py', config, str(tmp_path / 'other.pth')],
+                    ['tools/train.py', config, '--resume', str(tmp_path / 'other.pth')]):
+        result = run_tool(*command, '--work-dir', str(tmp_path))
+        assert result.returncode != 0, command
+        assert 'CheckpointMismatchError' in result.stdout and 'head.fc.weight (3, 768) vs (4, 768)' in result.stdout
+        assert 'backbone.extra.weight' in result.stdout and 'backbone.norm3.weight' in result.stdout
+        assert not re.search(r'accuracy/top1: [\d.]+', result.stdout)

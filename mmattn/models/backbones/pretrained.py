@@ -11,10 +11,8 @@ unrestricted, skips only a log line when nothing matches, and reports every abse
   any other missing, unexpected or mis-shaped key is an error that lists them;
 - position-bias tables of another size are resized by the layers' own load hooks.
 """
-import os
-import os.path as osp
 import re
-from typing import Dict, List
+from typing import Dict
 
 import torch
 import torch.nn as nn
@@ -22,22 +20,6 @@ import torch.nn as nn
 EXPECTED_MISSING = re.compile(r'^norm\d+\.')
 # position-bias tables that the layers' own load hooks resize to the model's window / feature size
 RESIZABLE_TABLES = ('relative_position_bias_table', 'rpe_table')
-
-
-def _preview(names: List[str], limit: int = 12) -> str:
-    more = f' ... and {len(names) - limit} more' if len(names) > limit else ''
-    return ', '.join(sorted(names)[:limit]) + more
-
-
-def _local_file(checkpoint: str) -> str:
-    if not checkpoint.startswith(('http://', 'https://')):
-        return osp.expanduser(checkpoint)
-    from urllib.parse import urlparse
-    target = osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(urlparse(checkpoint).path))
-    if not osp.isfile(target):
-        os.makedirs(osp.dirname(target), exist_ok=True)
-        torch.hub.download_url_to_file(checkpoint, target, progress=True)
-    return target
 
 
 def missing_checkpoint_message(backbone: nn.Module, checkpoint: str) -> str:
@@ -57,8 +39,9 @@ def select_backbone_weights(state_dict: Dict[str, torch.Tensor], prefix: str,
         return dict(state_dict)
     selected = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
     if not selected:
+        examples = ', '.join(sorted(state_dict)[:5])
         raise ValueError(f'{source} has no keys with the prefix {prefix!r} (its keys look like '
-                         f'{_preview(list(state_dict), 5)}). Official checkpoints must be converted first '
+                         f'{examples}). Official checkpoints must be converted first '
                          f'(tools/model_converters/*2mmattn.py).')
     return selected
 
@@ -72,25 +55,16 @@ def load_pretrained(backbone: nn.Module, checkpoint: str, prefix: str = '', map_
     """
     from mmengine.logging import print_log
 
-    from mmattn.utils import extract_state_dict, load_checkpoint_file
-    path = _local_file(str(checkpoint))
-    if not osp.isfile(path):
-        raise FileNotFoundError(missing_checkpoint_message(backbone, str(checkpoint)))
-    weights = select_backbone_weights(extract_state_dict(load_checkpoint_file(path, map_location)), prefix,
-                                      str(checkpoint))
+    from mmattn.utils.checkpoint import extract_state_dict, load_checkpoint_path_or_url, state_dict_mismatches
+    try:
+        loaded = load_checkpoint_path_or_url(checkpoint, map_location)
+    except FileNotFoundError:
+        raise FileNotFoundError(missing_checkpoint_message(backbone, str(checkpoint))) from None
+    weights = select_backbone_weights(extract_state_dict(loaded), prefix, str(checkpoint))
     own = backbone.state_dict()
-    unexpected = sorted(set(weights) - set(own))
     missing = sorted(set(own) - set(weights))
-    unexplained = [k for k in missing if not EXPECTED_MISSING.match(k)]
-    mismatched = [f'{k} {tuple(weights[k].shape)} vs {tuple(own[k].shape)}' for k in sorted(set(weights) & set(own))
-                  if weights[k].shape != own[k].shape and not k.endswith(RESIZABLE_TABLES)]
-    problems = []
-    if unexpected:
-        problems.append(f'{len(unexpected)} unexpected key(s): {_preview(unexpected)}')
-    if unexplained:
-        problems.append(f'{len(unexplained)} missing key(s): {_preview(unexplained)}')
-    if mismatched:
-        problems.append(f'{len(mismatched)} shape mismatch(es) (checkpoint vs model): {_preview(mismatched, 6)}')
+    problems = state_dict_mismatches(weights, own, may_miss=EXPECTED_MISSING.match,
+                                     may_differ_in_shape=lambda key: key.endswith(RESIZABLE_TABLES))
     if problems:
         raise ValueError(f'{checkpoint} does not fit {type(backbone).__name__} (prefix {prefix!r}):\n  ' +
                          '\n  '.join(problems) + '\nIs it a checkpoint of the same model and arch?')

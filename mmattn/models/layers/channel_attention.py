@@ -29,7 +29,7 @@ class ChannelGroupAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, N, C) or (B, H, W, C); returns the same shape."""
         shape = x.shape
-        x = x.reshape(shape[0], -1, shape[-1])
+        x = x.reshape(shape[0], shape[1:-1].numel(), shape[-1])  # not -1: a batch may be empty
         B, N, C = x.shape
         value, query, key = self.qkv(x).view(B, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
         # (B, h, d, d): channel-to-channel affinities, summed over all N tokens

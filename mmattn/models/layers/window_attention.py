@@ -19,15 +19,17 @@ def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
     """``(B, H, W, C)`` with H, W multiples of ``window_size`` -> ``(B * nW, window_size**2, C)``."""
     B, H, W, C = x.shape
     x = x.view(B, H // window_size, window_size, W // window_size, window_size, C)
-    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window_size * window_size, C)
+    # explicit sizes, not -1: an empty batch has no size to infer
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(B * (H // window_size) * (W // window_size), window_size**2, C)
 
 
 def window_reverse(windows: torch.Tensor, window_size: int, size: Tuple[int, int]) -> torch.Tensor:
     """Inverse of :func:`window_partition` for a padded map of ``size = (H, W)``."""
     H, W = size
     C = windows.shape[-1]
-    x = windows.view(-1, H // window_size, W // window_size, window_size, window_size, C)
-    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, H, W, C)
+    B = windows.shape[0] // ((H // window_size) * (W // window_size))
+    x = windows.view(B, H // window_size, W // window_size, window_size, window_size, C)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(B, H, W, C)
 
 
 class WindowAttention(nn.Module):
@@ -58,9 +60,10 @@ class WindowAttention(nn.Module):
         B, H, W, C = x.shape
         padded = pad_to_multiple(x, self.window_size)
         windows = window_partition(padded, self.window_size)
-        n = windows.shape[1]
-        q, k, v = self.qkv(windows).view(-1, n, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+        num_windows, n = windows.shape[:2]
+        qkv = self.qkv(windows).view(num_windows, n, 3, self.num_heads, C // self.num_heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
         out = F.scaled_dot_product_attention(q, k, v)  # default scale head_dim**-0.5 on q, as official
-        out = self.proj(out.transpose(1, 2).reshape(-1, n, C))
+        out = self.proj(out.transpose(1, 2).reshape(num_windows, n, C))
         out = window_reverse(out, self.window_size, padded.shape[1:3])
         return out[:, :H, :W].contiguous() if padded.shape[1:3] != (H, W) else out

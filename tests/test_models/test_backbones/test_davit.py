@@ -53,6 +53,13 @@ def test_any_input_size_gives_ceil_divided_maps(size):
         assert torch.isfinite(out).all()
 
 
+def test_empty_batch_gives_empty_maps():
+    model = DaViT(dict(embed_dims=[16, 32, 64, 128], depths=[1, 1, 1, 1], num_heads=[1, 2, 4, 8]),
+                  out_indices=(0, 1, 2, 3), out_type='featmap').eval()
+    outs = model(torch.randn(0, 3, 61, 45))
+    assert [tuple(o.shape) for o in outs] == [(0, 16, 16, 12), (0, 32, 8, 6), (0, 64, 4, 3), (0, 128, 2, 2)]
+
+
 def test_classifier_output_is_pooled_then_normed():
     model = DaViT(dict(embed_dims=[16, 32], depths=[1, 1], num_heads=[1, 2]), out_indices=(1, )).eval()
     torch.nn.init.normal_(model.norm1.weight)

@@ -1,0 +1,82 @@
+"""What the tools refuse or stop on (issue 10): checkpoints from URLs that would run code, misspelt
+--cfg-options keys, unreadable images (named, and found beforehand by tools/misc/verify_dataset.py), a stuck
+rank (the collective timeout ends the run)."""
+import shutil
+import time
+
+import torch
+from mmengine.config import Config
+
+from tests.conftest import free_port, run_command, run_tool
+from tests.smoke import make_smoke_config
+from tests.test_models.test_backbones.test_pretrained import Exploit, http_root  # noqa: F401  (fixture)
+
+CONFIG = 'configs/davit/davit-tiny_in1k.py'
+
+
+def test_checkpoint_urls_are_read_weights_only_by_test_and_resume(http_root, imagenet_shapes, tmp_path):
+    root, url = http_root
+    marker = tmp_path / 'pwned'
+    torch.save({'state_dict': {'backbone.x': torch.zeros(1)}, 'evil': Exploit(marker)}, root / 'evil.pth')
+    config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), max_iters=2)
+    for command in (['tools/test.py', config, f'{url}/evil.pth'],
+                    ['tools/train.py', config, '--resume', f'{url}/evil.pth'],
+                    ['tools/train.py', config, '--cfg-options', f'load_from={url}/evil.pth']):
+        result = run_tool(*command)  # TORCH_HOME: the fixture's hub cache
+        assert result.returncode != 0, command
+        assert 'UnsafeCheckpointError' in result.stdout and 'system' in result.stdout, result.stdout[-3000:]
+    assert not marker.exists()
+
+
+def test_misspelt_cfg_option_is_an_error_with_a_suggestion(imagenet_shapes, tmp_path):
+    config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), max_iters=2)
+    (tmp_path / 'any.pth').touch()
+    for tool in (['tools/train.py', config], ['tools/test.py', config, str(tmp_path / 'any.pth')]):
+        result = run_tool(*tool, '--cfg-options', 'train_dataloder.batch_size=2', 'model.backbone.arch=small')
+        assert result.returncode != 0
+        assert "train_dataloder.batch_size: the config has no top-level key 'train_dataloder'; did you mean " \
+               "'train_dataloader'?" in result.stdout, result.stdout[-2000:]
+        assert 'model.backbone.arch' not in result.stdout  # a key that exists is fine
+
+
+def broken_copy(imagenet_shapes, tmp_path):
+    """The shapes set with one empty (0-byte) training image."""
+    data = tmp_path / 'data'
+    shutil.copytree(imagenet_shapes, data)
+    first = open(data / 'meta' / 'train.txt').readline().split()[0]
+    bad = data / 'train' / first
+    bad.write_bytes(b'')
+    return str(data), str(bad)
+
+
+def test_unreadable_image_is_named_in_training_and_found_by_verify_dataset(imagenet_shapes, tmp_path):
+    data, bad = broken_copy(imagenet_shapes, tmp_path)
+    config = make_smoke_config(CONFIG, data, str(tmp_path), max_iters=2)
+    result = run_tool('tools/misc/verify_dataset.py', config, '--num-process', '2',
+                      '--out-path', str(tmp_path / 'bad.txt'))
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert '1 of ' in result.stdout and bad in result.stdout
+    assert open(tmp_path / 'bad.txt').read().split(':')[0] == bad
+
+    result = run_tool('tools/train.py', config)
+    assert result.returncode != 0
+    assert f'DataFileError: {bad}: cannot be read' in result.stdout and 'verify_dataset.py' in result.stdout
+
+    intact = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), max_iters=2,
+                               out_path=str(tmp_path / 'intact.py'))
+    result = run_tool('tools/misc/verify_dataset.py', intact, '--num-process', '2')
+    assert result.returncode == 0 and 'can be read' in result.stdout, result.stdout[-2000:]
+
+
+def test_a_stuck_rank_ends_the_run_after_the_collective_timeout(imagenet_shapes, tmp_path):
+    config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), max_iters=4, batch_size=2)
+    cfg = Config.fromfile(config)
+    cfg.custom_imports = dict(imports=['mmattn.models', 'tests.stuck_rank_hook'], allow_failed_imports=False)
+    cfg.custom_hooks = [dict(type='StuckRankHook')]
+    cfg.dump(config)
+    start = time.time()
+    result = run_command(['bash', 'tools/dist_train.sh', config, '2', '--no-validate', '--dist-timeout', '10'],
+                         env={'PORT': str(free_port())}, timeout=300)
+    assert result.returncode != 0
+    assert time.time() - start < 200  # not the default 30 minutes, nor forever
+    assert 'timed out' in result.stdout.lower() or 'timeout' in result.stdout.lower(), result.stdout[-3000:]
