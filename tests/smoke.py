@@ -165,12 +165,14 @@ def make_dense_smoke_config(config_path, data_root, work_dir, classes, size_fact
 
 def save_classifier_checkpoint(config_path, path, num_classes=4):
     """Save the (randomly initialised) classifier of ``config_path`` as the converters write it."""
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
 
     import mmattn.models  # noqa: F401  (registers the backbones)
     from mmattn.converters.utils import save_converted
     cfg = Config.fromfile(config_path)
     cfg.model.head.num_classes = num_classes
-    model = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):  # whatever scope an earlier in-process run left
+        model = MODELS.build(cfg.model)
     save_converted(model.state_dict(), str(path), dict(arch='test', source_layout='mmattn'))
     return model.state_dict()

@@ -1,18 +1,8 @@
-# Cascade Mask R-CNN (4conv1fc + GIoU box heads, cascade-mask-rcnn_fpn_4conv1fc-giou.py) + FPN with a DAT-T
-# (v1) backbone: 4 maps at strides 4/8/16/32, each through its own LayerNorm. The classifier comes from
-#   python tools/model_converters/dat2mmattn.py OFFICIAL_CHECKPOINT checkpoints/dat-tiny_in1k.pth
-# with_cp=True (activation checkpointing) trades compute for memory:
-#   --cfg-options model.backbone.with_cp=True
-_base_ = ['./cascade-mask-rcnn_fpn_4conv1fc-giou.py']
+# Cascade Mask R-CNN (4conv1fc + GIoU box heads, cascade-mask-rcnn_fpn_4conv1fc-giou.py) + FPN with a DAT-T (v1)
+# backbone: 4 maps at strides 4/8/16/32, each through its own LayerNorm. Backbone (and the command that converts its
+# ImageNet classifier): _base_/models/dat-tiny_featmaps.py.
+_base_ = ['./cascade-mask-rcnn_fpn_4conv1fc-giou.py', './dat-tiny_featmaps.py']
 
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmattn.DAT',
-        arch='tiny',
-        out_type='featmap',
-        out_indices=(0, 1, 2, 3),
-        drop_path_rate=0.1,
-        with_cp=False,
-        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/dat-tiny_in1k.pth', prefix='backbone.')),
-    neck=dict(in_channels=[96, 192, 384, 768]))
+    backbone=dict(_delete_=True, **_base_.featmap_backbone, drop_path_rate=0.1),
+    neck=dict(in_channels=_base_.featmap_channels))

@@ -4,7 +4,7 @@
 # uses 1000), then x0.1 after epochs 8 and 11. Unlike the official DaViT configs (decay on every parameter),
 # norms, biases and the attention-bias tables (DAT: relative_position_bias_table, rpe_table) get no weight
 # decay, as in Swin and DAT++. `tools/train.py --auto-scale-lr` rescales the lr linearly from batch 16.
-_base_ = ['mmdet::_base_/schedules/schedule_1x.py']
+_base_ = ['mmdet::_base_/schedules/schedule_1x.py', './adamw_no_decay.py']
 
 max_epochs = 12
 train_cfg = dict(max_epochs=max_epochs)
@@ -13,13 +13,7 @@ optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
-    paramwise_cfg=dict(
-        norm_decay_mult=0.,
-        bias_decay_mult=0.,
-        custom_keys={
-            'relative_position_bias_table': dict(decay_mult=0.),
-            'rpe_table': dict(decay_mult=0.),
-        }))
+    paramwise_cfg=_base_.no_decay_paramwise_cfg)
 
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),

@@ -6,7 +6,7 @@
 # An experiment replaces the backbone (model.backbone=dict(_delete_=True, type='mmattn.X', ...)) and sets the
 # neck's in_channels.
 _base_ = [
-    'mmseg::sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py', './runtime.py', './adamw_no_decay.py'
+    'mmseg::sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py', './runtime.py', '../schedules/adamw_no_decay.py'
 ]
 
 max_iters = 80000

@@ -8,7 +8,7 @@
 # heads' in_channels.
 _base_ = [
     'mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py', './runtime.py',
-    './adamw_no_decay.py'
+    '../schedules/adamw_no_decay.py'
 ]
 
 optim_wrapper = dict(paramwise_cfg=dict(_delete_=True, **_base_.no_decay_paramwise_cfg))
