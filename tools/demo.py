@@ -12,7 +12,6 @@ Everything runs at toy scale (small images, a few hundred steps): the point is t
 clearly above chance, not the papers' accuracy.
 """
 import glob
-import json
 import os
 import os.path as osp
 import re
@@ -28,6 +27,7 @@ DATA = {'cls': f'{WORK_DIR}/data/shapes', 'det': f'{WORK_DIR}/data/coco_shapes',
 CONFIGS = {'cls': 'configs/demo/davit-tiny_shapes-demo.py',
            'det': 'configs/demo/mask-rcnn_davit-tiny_fpn_shapes-demo.py',
            'seg': 'configs/demo/davit-tiny_upernet_shapes-demo.py'}
+TITLE = 'make demo: DaViT-T on generated data'
 PROGRESS = re.compile(r'(Epoch|Iter)\((train|val|test)\)|^\w*Error|^Traceback|loaded \d+ tensors')
 START = time.time()
 
@@ -55,33 +55,8 @@ def run(stage, *args):
     return ''.join(lines)
 
 
-def read_scalars(work_dir):
-    """The newest run's vis_data/scalars.json (one JSON record per logged step)."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    return [json.loads(line) for line in open(files[-1])]
-
-
 def metric(output, name):
     return float(re.findall(rf'{re.escape(name)}: (-?[\d.]+)', output)[-1])
-
-
-def plot_curves(stages, path):
-    """One row of panels per finished stage: its training losses (total and parts) and what it was scored on."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(len(stages), 1, figsize=(8, 3 * len(stages)), squeeze=False)
-    for ax, (title, records, losses) in zip(axes[:, 0], stages):
-        train = [r for r in records if 'loss' in r]
-        for key in losses:
-            ax.plot([r['step'] for r in train], [r[key] for r in train], label=key,
-                    linewidth=2 if key == 'loss' else 1)
-        ax.set(title=title, xlabel='iteration', ylabel='training loss', ylim=(0, None))
-        ax.legend(loc='upper right', fontsize='small')
-    fig.suptitle('make demo: DaViT-T on generated data')
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
 
 
 def tile(image_paths, path, columns=3):
@@ -108,6 +83,7 @@ def drawn_images(show_dir, count):
 
 def classification():
     from mmattn.datasets import make_imagenet_layout
+    from mmattn.utils.curves import read_scalars
     say(f'1/3 classification: generating the shapes set in {DATA["cls"]}')
     make_imagenet_layout(DATA['cls'], num_train_per_class=256, num_val_per_class=64, image_size=(32, 32), seed=0,
                          class_colours=True)
@@ -122,6 +98,7 @@ def classification():
 
 def detection(classifier):
     from mmattn.datasets import make_coco_layout
+    from mmattn.utils.curves import read_scalars
     say(f'2/3 detection: generating the COCO-format shapes set in {DATA["det"]}')
     make_coco_layout(DATA['det'], num_train=160, num_val=24, image_size=(96, 96), seed=0)
     work_dir = f'{WORK_DIR}/det'
@@ -140,6 +117,7 @@ def detection(classifier):
 
 def segmentation(classifier):
     from mmattn.datasets import make_ade20k_layout
+    from mmattn.utils.curves import read_scalars
     say(f'3/3 segmentation: generating the ADE20K-format shapes set in {DATA["seg"]}')
     make_ade20k_layout(DATA['seg'], num_train=160, num_val=24, image_size=(64, 64), seed=0, num_classes=5)
     work_dir = f'{WORK_DIR}/seg'
@@ -163,16 +141,17 @@ def main():
         if entry != 'data':
             path = osp.join(WORK_DIR, entry)
             shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
+    from mmattn.utils.curves import plot_runs
     curves = f'{WORK_DIR}/curves.png'
     classifier, top1, stage = classification()
     stages = [stage]
-    plot_curves(stages, curves)  # redrawn after each stage: a failed later stage keeps the earlier curves
+    plot_runs(stages, curves, TITLE)  # redrawn after each stage: a failed later stage keeps the earlier curves
     bbox, segm, stage = detection(classifier)
     stages.append(stage)
-    plot_curves(stages, curves)
+    plot_runs(stages, curves, TITLE)
     miou, stage = segmentation(classifier)
     stages.append(stage)
-    plot_curves(stages, curves)
+    plot_runs(stages, curves, TITLE)
     say(f'done. top-1 {top1:.2f}% | bbox mAP {bbox:.3f}, segm mAP {segm:.3f} | mIoU {miou:.2f}%; '
         f'training curves: {curves}')
     failures = [name for name, ok in (('classification top-1', top1 >= 50), ('detection bbox mAP', bbox >= 0.1),

@@ -113,3 +113,18 @@ def test_test_and_resume_refuse_a_checkpoint_that_does_not_fit(trained, tmp_path
         assert 'CheckpointMismatchError' in result.stdout and 'head.fc.weight (3, 768) vs (4, 768)' in result.stdout
         assert 'backbone.extra.weight' in result.stdout and 'backbone.norm3.weight' in result.stdout
         assert not re.search(r'accuracy/top1: [\d.]+', result.stdout)
+
+
+def test_plot_curves_draws_a_png_per_run_and_names_unknown_keys(trained, tmp_path):
+    import runpy
+
+    from PIL import Image
+    _, work_dir, _ = trained
+    plot = runpy.run_path('tools/analysis/plot_curves.py', run_name='plot_curves')['main']
+    out = tmp_path / 'curves.png'
+    plot([work_dir, work_dir, '--keys', 'loss', 'lr', '--out', str(out)])
+    assert Image.open(out).size == (640, 480)  # two rows of 8x3 inches at 80 dpi
+    with pytest.raises(SystemExit, match=r"\['loss_typo'\] were never logged"):
+        plot([work_dir, '--keys', 'loss_typo', '--out', str(out)])
+    with pytest.raises(SystemExit, match='no <timestamp>/vis_data/scalars.json'):
+        plot([str(tmp_path), '--out', str(out)])

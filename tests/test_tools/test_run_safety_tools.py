@@ -58,7 +58,7 @@ def test_unreadable_image_is_named_in_training_and_found_by_verify_dataset(image
     assert '1 of ' in result.stdout and bad in result.stdout
     assert open(tmp_path / 'bad.txt').read().split(':')[0] == bad
 
-    result = run_tool('tools/train.py', config)
+    result = run_tool('tools/train.py', config, '--cfg-options', 'train_dataloader.sampler.shuffle=False')  # read first
     assert result.returncode != 0
     assert f'DataFileError: {bad}: cannot be read' in result.stdout and 'verify_dataset.py' in result.stdout
 
