@@ -50,7 +50,7 @@ class RisingMetric(BaseMetric):
         return dict(score=float(RisingMetric.calls))
 
 
-def toy_runner(work_dir, model, max_iters=6, checkpoint=None, val=False):
+def toy_runner(work_dir, model, max_iters=6, checkpoint=None, val=False, **runner_args):
     data = [dict(inputs=torch.randn(2), targets=torch.randn(1)) for _ in range(8)]
     loader = dict(dataset=data, sampler=dict(type='DefaultSampler', shuffle=False), batch_size=2, num_workers=0)
     return Runner(
@@ -62,7 +62,8 @@ def toy_runner(work_dir, model, max_iters=6, checkpoint=None, val=False):
         default_hooks=dict(checkpoint=checkpoint or dict(type='CheckpointHook', interval=2, by_epoch=False,
                                                          max_keep_ckpts=1)),
         custom_hooks=[dict(type='mmattn.NonFiniteGuardHook')], default_scope='mmengine',
-        experiment_name=osp.basename(work_dir))  # runners named alike (same second) would share a MessageHub
+        experiment_name=osp.basename(work_dir),  # runners named alike (same second) would share a MessageHub
+        **runner_args)
 
 
 def all_finite(path):
