@@ -132,6 +132,8 @@ def apply() -> None:
     global _applied
     if _applied:
         return
+    import mmengine.runner
+    from mmcv.transforms import LoadAnnotations, LoadImageFromFile
     from mmengine.dist import utils as dist_utils
     from mmengine.hooks import CheckpointHook
     from mmengine.runner import checkpoint as checkpoint_module
@@ -144,12 +146,10 @@ def apply() -> None:
     checkpoint_module.load_from_http = _safe_url_loader
     CheckpointLoader.register_scheme(prefixes='s3://', loader=_safe_backend_loader, force=True)
     CheckpointLoader.register_scheme(prefixes='pavi://', loader=_refuse_pavi, force=True)
-    import mmengine.runner
     atomic_save = _atomic_save_checkpoint(checkpoint_module.save_checkpoint)
     for module in (checkpoint_module, runner_module, mmengine.runner):  # each holds its own reference
         module.save_checkpoint = atomic_save
     CheckpointHook._save_best_checkpoint = _best_removed_after_saving(CheckpointHook._save_best_checkpoint)
-    from mmcv.transforms import LoadAnnotations, LoadImageFromFile
     LoadImageFromFile.transform = _naming_the_file(LoadImageFromFile.transform, 'img_path')
     LoadAnnotations.transform = _naming_the_file(LoadAnnotations.transform, 'seg_map_path')  # mmseg's maps
     if not hasattr(dist_utils._init_dist_pytorch, '__wrapped__'):

@@ -16,6 +16,7 @@ def require_exact_checkpoints(runner) -> None:
     checkpoint that does not fit the model: missing, unexpected and mis-shaped keys are listed."""
 
     def load_checkpoint(filename, map_location='cpu', strict=True, revise_keys=((r'^module\.', ''), )):
+        # Runner.load_checkpoint's signature; ``strict`` is accepted and ignored: this loader is always strict
         checkpoint = _load_checkpoint(filename, map_location=map_location)
         runner.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = runner.model
