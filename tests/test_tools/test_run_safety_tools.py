@@ -4,6 +4,7 @@ rank (the collective timeout ends the run)."""
 import shutil
 import time
 
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -80,3 +81,33 @@ def test_a_stuck_rank_ends_the_run_after_the_collective_timeout(imagenet_shapes,
     assert result.returncode != 0
     assert time.time() - start < 200  # not the default 30 minutes, nor forever
     assert 'timed out' in result.stdout.lower() or 'timeout' in result.stdout.lower(), result.stdout[-3000:]
+
+
+@pytest.mark.parametrize('task', ['detection', 'segmentation'])
+def test_verify_dataset_checks_detection_and_segmentation_records(task, coco_shapes, ade_shapes, tmp_path):
+    import glob
+
+    from PIL import Image
+
+    from mmattn.datasets import ADE20K_CLASSES, SHAPE_CLASSES
+    from tests.smoke import make_dense_smoke_config
+    if task == 'detection':  # an image whose size is not the one its COCO record states
+        root = shutil.copytree(coco_shapes, tmp_path / 'data')
+        config = make_dense_smoke_config('configs/davit/mask-rcnn_davit-tiny_fpn_ms-crop-1x_coco.py', str(root),
+                                         str(tmp_path), SHAPE_CLASSES, 0.1)
+        bad = sorted(glob.glob(f'{root}/val2017/*.jpg'))[0]
+        expected = 'the annotation says'
+    else:  # a label map of another size than its image
+        root = shutil.copytree(ade_shapes, tmp_path / 'data')
+        config = make_dense_smoke_config('configs/davit/davit-tiny_upernet_8xb2-160k_ade20k-512x512.py', str(root),
+                                         str(tmp_path), ADE20K_CLASSES[:4], 1 / 16)
+        bad = sorted(glob.glob(f'{root}/annotations/training/*.png'))[0]
+        expected = 'label map'
+    verify = ['tools/misc/verify_dataset.py', config, '--num-process', '2', '--out-path', str(tmp_path / 'bad.txt')]
+    result = run_tool(*verify)
+    assert result.returncode == 0 and 'can be read' in result.stdout, result.stdout[-2000:]
+    image = Image.open(bad)
+    image.resize((image.width + 3, image.height)).save(bad)
+    result = run_tool(*verify)
+    assert result.returncode == 1 and '1 of ' in result.stdout, result.stdout[-2000:]
+    assert f'{bad}: ' in result.stdout and expected in result.stdout
