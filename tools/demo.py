@@ -81,17 +81,24 @@ def drawn_images(show_dir, count):
     return paths[:count]
 
 
+def train_and_test(stage, train_args=(), test_args=()):
+    """tools/train.py, then tools/test.py on its last checkpoint; returns (work dir, checkpoint, test output)."""
+    work_dir = f'{WORK_DIR}/{stage}'
+    run(stage, 'tools/train.py', CONFIGS[stage], '--work-dir', work_dir, *train_args)
+    checkpoint = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
+    output = run(stage, 'tools/test.py', CONFIGS[stage], checkpoint, '--work-dir', f'{work_dir}/test', *test_args,
+                 *train_args)
+    return work_dir, checkpoint, output
+
+
 def classification():
     from mmattn.datasets import make_imagenet_layout
     from mmattn.utils.curves import read_scalars
     say(f'1/3 classification: generating the shapes set in {DATA["cls"]}')
     make_imagenet_layout(DATA['cls'], num_train_per_class=256, num_val_per_class=64, image_size=(32, 32), seed=0,
                          class_colours=True)
-    work_dir = f'{WORK_DIR}/cls'
-    run('cls', 'tools/train.py', CONFIGS['cls'], '--work-dir', work_dir)
-    checkpoint = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
-    top1 = metric(run('cls', 'tools/test.py', CONFIGS['cls'], checkpoint, '--work-dir', f'{work_dir}/test'),
-                  'accuracy/top1')
+    work_dir, checkpoint, output = train_and_test('cls')
+    top1 = metric(output, 'accuracy/top1')
     say(f'classification: test top-1 = {top1:.2f}% (chance 25%)')
     return checkpoint, top1, (f'classification: top-1 {top1:.1f}%', read_scalars(work_dir), ['loss'])
 
@@ -101,13 +108,9 @@ def detection(classifier):
     from mmattn.utils.curves import read_scalars
     say(f'2/3 detection: generating the COCO-format shapes set in {DATA["det"]}')
     make_coco_layout(DATA['det'], num_train=160, num_val=24, image_size=(96, 96), seed=0)
-    work_dir = f'{WORK_DIR}/det'
-    init = f'model.backbone.init_cfg.checkpoint={classifier}'
-    run('det', 'tools/train.py', CONFIGS['det'], '--work-dir', work_dir, '--cfg-options', init)
-    checkpoint = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
-    show_dir = f'{work_dir}/shown'
-    output = run('det', 'tools/test.py', CONFIGS['det'], checkpoint, '--work-dir', f'{work_dir}/test',
-                 '--show-dir', osp.abspath(show_dir), '--cfg-options', init)
+    show_dir = f'{WORK_DIR}/det/shown'
+    init = ('--cfg-options', f'model.backbone.init_cfg.checkpoint={classifier}')
+    work_dir, _, output = train_and_test('det', init, ('--show-dir', osp.abspath(show_dir)))
     bbox, segm = metric(output, 'coco/bbox_mAP'), metric(output, 'coco/segm_mAP')
     tile(drawn_images(show_dir, 6), f'{WORK_DIR}/detection.png')
     say(f'detection: bbox mAP = {bbox:.3f}, segm mAP = {segm:.3f}; predictions: {WORK_DIR}/detection.png')
@@ -120,13 +123,9 @@ def segmentation(classifier):
     from mmattn.utils.curves import read_scalars
     say(f'3/3 segmentation: generating the ADE20K-format shapes set in {DATA["seg"]}')
     make_ade20k_layout(DATA['seg'], num_train=160, num_val=24, image_size=(64, 64), seed=0, num_classes=5)
-    work_dir = f'{WORK_DIR}/seg'
-    init = f'model.backbone.init_cfg.checkpoint={classifier}'
-    run('seg', 'tools/train.py', CONFIGS['seg'], '--work-dir', work_dir, '--cfg-options', init)
-    checkpoint = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
-    show_dir = f'{work_dir}/shown'
-    output = run('seg', 'tools/test.py', CONFIGS['seg'], checkpoint, '--work-dir', f'{work_dir}/test',
-                 '--show-dir', show_dir, '--cfg-options', init)
+    show_dir = f'{WORK_DIR}/seg/shown'
+    init = ('--cfg-options', f'model.backbone.init_cfg.checkpoint={classifier}')
+    work_dir, _, output = train_and_test('seg', init, ('--show-dir', show_dir))
     miou = metric(output, 'mIoU')
     tile(drawn_images(show_dir, 4), f'{WORK_DIR}/segmentation.png', columns=2)
     say(f'segmentation: mIoU = {miou:.2f}% (5 classes); ground truth | prediction: {WORK_DIR}/segmentation.png')
