@@ -21,7 +21,8 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from tests.test_configs.decay_rules import check_no_decay_on_norms_biases_and_tables
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {
@@ -233,27 +234,9 @@ def test_dat_params_match_the_published_rounded_values(detector):
 
 @pytest.mark.parametrize('detector', BUILT, indirect=True)
 def test_no_weight_decay_on_norms_biases_and_position_tables(detector):
-    from mmengine.optim import build_optim_wrapper
     cfg, model = detector
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    decay = {id(p): group['weight_decay'] for group in optim_wrapper.optimizer.param_groups for p in group['params']}
-    lr = {id(p): group['lr'] for group in optim_wrapper.optimizer.param_groups for p in group['params']}
-    base = cfg.optim_wrapper.optimizer.weight_decay
-    norm_types = (_BatchNorm, torch.nn.LayerNorm, torch.nn.GroupNorm)
-    counts = dict(tables=0, norms=0, decayed=0)
-    for module_name, module in model.named_modules():
-        for name, param in module.named_parameters(recurse=False):
-            table = name in ('relative_position_bias_table', 'rpe_table')
-            norm = isinstance(module, norm_types)
-            exempt = norm or name == 'bias' or table
-            counts['tables'] += table
-            counts['norms'] += norm
-            counts['decayed'] += not exempt
-            assert decay[id(param)] == (0. if exempt else base), f'{module_name}.{name}'
-            assert lr[id(param)] == 1e-4, f'{module_name}.{name}'
-    assert counts['norms'] > 0 and counts['decayed'] > 0
-    assert counts['tables'] > 0 if cfg.model.backbone.type == 'mmattn.DAT' else counts['tables'] == 0
+    lr = check_no_decay_on_norms_biases_and_tables(cfg, model)
+    assert set(lr.values()) == {1e-4}
 
 
 @pytest.mark.parametrize('model', sorted(BACKBONE_TYPES))

@@ -17,7 +17,8 @@ import pytest
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from tests.test_configs.decay_rules import check_no_decay_on_norms_biases_and_tables
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {osp.basename(p)[:-3]: p for p in sorted(glob.glob(osp.join(REPO, 'configs', '*', '*_ade20k-*.py')))}
@@ -215,18 +216,4 @@ def test_davit_upernet_params_match_the_paper(segmentor):
 
 @pytest.mark.parametrize('segmentor', TINY, indirect=True)
 def test_no_weight_decay_on_norms_biases_and_position_tables(segmentor):
-    from mmengine.optim import build_optim_wrapper
-    cfg, model = segmentor
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    decay = {id(p): group['weight_decay'] for group in optim_wrapper.optimizer.param_groups for p in group['params']}
-    base = cfg.optim_wrapper.optimizer.weight_decay
-    norm_types = (_BatchNorm, torch.nn.LayerNorm, torch.nn.GroupNorm)
-    tables = 0
-    for module_name, module in model.named_modules():
-        for name, param in module.named_parameters(recurse=False):
-            table = name in ('relative_position_bias_table', 'rpe_table')
-            tables += table
-            exempt = isinstance(module, norm_types) or name == 'bias' or table
-            assert decay[id(param)] == (0. if exempt else base), f'{module_name}.{name}'
-    assert tables > 0 if cfg.model.backbone.type == 'mmattn.DAT' else tables == 0
+    check_no_decay_on_norms_biases_and_tables(*segmentor)
