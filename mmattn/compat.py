@@ -12,20 +12,14 @@ import torch
 _applied = False
 
 
-def _safe_local_loader(filename, map_location):
+def _safe_loader(filename, map_location=None, model_dir=None, progress=True):
     # torch >= 2.6 defaults to weights_only=True and mmengine 0.10.7 calls torch.load without arguments, so
     # the checkpoints its own CheckpointHook writes (message_hub with HistoryBuffer and numpy objects) fail to
-    # --resume or test. Instead of falling back to unrestricted unpickling, load every local file through
-    # the weights-only loader with an allow-list of those data classes; anything else is refused with a
-    # message that names the objects.
-    from mmattn.utils.checkpoint import load_checkpoint_file
-    return load_checkpoint_file(os.path.expanduser(filename), map_location=map_location)
-
-
-def _safe_url_loader(filename, map_location=None, model_dir=None, progress=True):
-    # mmengine reads http(s) checkpoints with its own load_url and torch.load's defaults; the torchvision://,
-    # openmmlab:// and mmcls:// schemes resolve to URLs and come here too (they call this module-level name).
-    # Download into torch's hub cache, then the same weights-only loader as a local file.
+    # --resume or test; and mmengine reads http(s) checkpoints with its own load_url. Instead of falling back
+    # to unrestricted unpickling, local files and URLs (downloaded into torch's hub cache) both go through the
+    # weights-only loader with an allow-list of those data classes; anything else is refused with a message that
+    # names the objects. The torchvision://, openmmlab:// and mmcls:// schemes resolve to URLs and reach it
+    # through mmengine's module-level load_from_http (whose signature this follows).
     from mmattn.utils.checkpoint import load_checkpoint_path_or_url
     return load_checkpoint_path_or_url(filename, map_location=map_location)
 
@@ -141,9 +135,8 @@ def apply() -> None:
     from mmengine.runner.checkpoint import CheckpointLoader
 
     # every way a checkpoint enters: local files, URLs (and the schemes that resolve to URLs), storage backends
-    CheckpointLoader.register_scheme(prefixes='', loader=_safe_local_loader, force=True)
-    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), loader=_safe_url_loader, force=True)
-    checkpoint_module.load_from_http = _safe_url_loader
+    CheckpointLoader.register_scheme(prefixes=('', 'http://', 'https://'), loader=_safe_loader, force=True)
+    checkpoint_module.load_from_http = _safe_loader
     CheckpointLoader.register_scheme(prefixes='s3://', loader=_safe_backend_loader, force=True)
     CheckpointLoader.register_scheme(prefixes='pavi://', loader=_refuse_pavi, force=True)
     atomic_save = _atomic_save_checkpoint(checkpoint_module.save_checkpoint)
