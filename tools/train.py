@@ -10,6 +10,7 @@ import sys
 from mmengine.config import Config, DictAction
 
 import mmattn.compat
+from mmattn.engine.loops import use_reproducible_loops
 from mmattn.utils.config_check import unknown_option_keys
 from mmattn.utils.data_check import find_missing_data
 
@@ -82,6 +83,7 @@ def merge_args(cfg, args):
         if unknown:
             sys.exit(unknown)
         cfg.merge_from_dict(args.cfg_options)
+    use_reproducible_loops(cfg)  # a run killed at any iteration resumes to the weights of an uninterrupted one
     mmattn.compat.adapt_config(cfg, args.launcher)
     return cfg
 

@@ -72,7 +72,7 @@ def test_unreadable_image_is_named_in_training_and_found_by_verify_dataset(image
 def test_a_stuck_rank_ends_the_run_after_the_collective_timeout(imagenet_shapes, tmp_path):
     config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), max_iters=4, batch_size=2)
     cfg = Config.fromfile(config)
-    cfg.custom_imports = dict(imports=['mmattn.models', 'tests.stuck_rank_hook'], allow_failed_imports=False)
+    cfg.custom_imports = dict(imports=['mmattn.models', 'tests.fault_hooks'], allow_failed_imports=False)
     cfg.custom_hooks = [dict(type='StuckRankHook')]
     cfg.dump(config)
     start = time.time()

@@ -1,0 +1,31 @@
+"""Faults for test configs to import (custom_imports): a rank that hangs, a process killed mid-epoch."""
+import os
+import signal
+import time
+
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+
+@HOOKS.register_module()
+class StuckRankHook(Hook):
+    """Rank 1 stops responding after its first iteration, as a rank stuck in I/O or a deadlock would, without
+    dying."""
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if get_rank() == 1:
+            time.sleep(3600)
+
+
+@HOOKS.register_module()
+class SigkillHook(Hook):
+    """The process receives SIGKILL when iteration ``at_iter`` (0-based) is about to train on its loaded batch,
+    as an out-of-memory killer or a pre-empted node would end it: no handler runs, nothing is flushed."""
+
+    def __init__(self, at_iter):
+        self.at_iter = at_iter
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter == self.at_iter:
+            os.kill(os.getpid(), signal.SIGKILL)
