@@ -11,6 +11,18 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint whose keys or shapes differ from the model's."""
 
 
+def require_fit(checkpoint, model, filename, revise_keys=((r'^module\.', ''), )) -> None:
+    """Raise :class:`CheckpointMismatchError` listing what keeps ``checkpoint`` from loading exactly into
+    ``model``."""
+    weights = apply_key_revisions(checkpoint.get('state_dict', checkpoint), revise_keys)
+    problems = state_dict_mismatches(weights, model.state_dict())
+    if problems:
+        raise CheckpointMismatchError(
+            f'{filename} does not fit the model of this config:\n  ' + '\n  '.join(problems) +
+            '\nIs it a checkpoint of this config (same model, task, arch and number of classes)? To start from '
+            'other weights, use load_from for fine-tuning, or the backbone\'s init_cfg.')
+
+
 def require_exact_checkpoints(runner) -> None:
     """Make ``runner.load_checkpoint`` (which ``runner.test()`` and ``runner.resume()`` call) refuse any
     checkpoint that does not fit the model: missing, unexpected and mis-shaped keys are listed."""
@@ -22,13 +34,7 @@ def require_exact_checkpoints(runner) -> None:
         model = runner.model
         while is_model_wrapper(model) or isinstance(model, BaseTTAModel):  # DDP, tools/test.py --tta
             model = model.module
-        weights = apply_key_revisions(checkpoint.get('state_dict', checkpoint), revise_keys)
-        problems = state_dict_mismatches(weights, model.state_dict())
-        if problems:
-            raise CheckpointMismatchError(
-                f'{filename} does not fit the model of this config:\n  ' + '\n  '.join(problems) +
-                '\nIs it a checkpoint of this config (same model, arch and number of classes)? To start from '
-                'other weights, use load_from for fine-tuning, or the backbone\'s init_cfg.')
+        require_fit(checkpoint, model, filename, revise_keys)
         _load_checkpoint_to_model(model, checkpoint, strict=True, revise_keys=list(revise_keys))
         runner._has_loaded = True
         runner.logger.info(f'Load checkpoint from {filename} (every key matched)')

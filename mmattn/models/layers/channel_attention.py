@@ -26,15 +26,23 @@ class ChannelGroupAttention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
+    def _values_and_weights(self, x: torch.Tensor):
+        """x ``(B, N, C)`` -> values ``(B, h, N, d)`` and channel-to-channel weights ``(B, h, d, d)``, the
+        affinities summed over all N tokens."""
+        B, N, C = x.shape
+        value, query, key = self.qkv(x).view(B, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+        return value, ((query.transpose(-1, -2) * self.scale) @ key).softmax(dim=-1)
+
+    def attention_weights(self, x: torch.Tensor) -> torch.Tensor:
+        """The softmax weights ``forward(x)`` applies: ``(B, heads, channels, channels)`` per group."""
+        return self._values_and_weights(x.reshape(x.shape[0], x.shape[1:-1].numel(), x.shape[-1]))[1]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, N, C) or (B, H, W, C); returns the same shape."""
         shape = x.shape
         x = x.reshape(shape[0], shape[1:-1].numel(), shape[-1])  # not -1: a batch may be empty
         B, N, C = x.shape
-        value, query, key = self.qkv(x).view(B, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
-        # (B, h, d, d): channel-to-channel affinities, summed over all N tokens
-        attn = (query.transpose(-1, -2) * self.scale) @ key
-        attn = attn.softmax(dim=-1)
+        value, attn = self._values_and_weights(x)
         out = value @ attn.transpose(-1, -2)  # (B, h, N, d) == (attn @ value^T)^T
         out = self.proj(out.transpose(1, 2).reshape(B, N, C))
         return out.view(shape)

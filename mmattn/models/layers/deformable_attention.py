@@ -271,40 +271,65 @@ class DeformableAttention(nn.Module):
         table = table.view(self.num_groups, self.num_heads // self.num_groups, *table.shape[-2:])
         return table.unsqueeze(0).expand(batch, -1, -1, -1, -1).reshape(-1, *table.shape[1:])
 
-    def forward(self, x: torch.Tensor, return_sampling: bool = False):
+    def _sampled_qkv(self, x: torch.Tensor):
+        """q ``(B, heads, Nq, d)``, k and v ``(B, heads, Nk, d)`` at the sampling positions ``(B*g, Hk, Wk, 2)``
+        (normalised ``(y, x)``), and the reference points."""
         B, H, W, C = x.shape
-        g, h, d = self.num_groups, self.num_heads, self.head_dim
+        h, d = self.num_heads, self.head_dim
         q = self.proj_q(x)
         pos, reference = self._offsets(q)
-        Hk, Wk = pos.shape[1:3]
-        nq, nk = H * W, Hk * Wk
-        pos_xy = pos.flip(-1)
+        nk = pos.shape[1] * pos.shape[2]
         with torch.autocast(x.device.type, enabled=False):  # sampling positions stay in >= float32
-            sampled = F.grid_sample(self._group_maps(x).to(pos.dtype), pos_xy, mode='bilinear',
+            sampled = F.grid_sample(self._group_maps(x).to(pos.dtype), pos.flip(-1), mode='bilinear',
                                     padding_mode='zeros', align_corners=True)
         sampled = sampled.to(x.dtype).reshape(B, C, nk).transpose(1, 2)  # (B, Nk, C)
         # keys and values in one product, then one copy into (2, B, heads, Nk, head_dim)
         kv = F.linear(sampled, torch.cat([self.proj_k.weight, self.proj_v.weight]),
                       torch.cat([self.proj_k.bias, self.proj_v.bias]))
         k, v = kv.view(B, nk, 2, h, d).permute(2, 0, 3, 1, 4).contiguous()
-        q = q.view(B, nq, h, d).transpose(1, 2)
+        return q.view(B, H * W, h, d).transpose(1, 2), k, v, pos, reference
+
+    def _bias_inputs(self, H: int, W: int, pos: torch.Tensor):
+        """The table and the halved query and key positions (``(x, y)``) the position bias is read with."""
+        batch = pos.shape[0] // self.num_groups
+        query_half = normalized_pixel_centers(H, W, pos.dtype, pos.device).flip(-1).reshape(H * W, 2) * 0.5
+        pos_half = pos.flip(-1).reshape(pos.shape[0], -1, 2) * 0.5
+        return self._table(H, W, batch), query_half, pos_half
+
+    def _dense_bias(self, H: int, W: int, pos: torch.Tensor) -> torch.Tensor:
+        """The position bias ``(B, heads, Nq, Nk)``."""
+        table, query_half, pos_half = self._bias_inputs(H, W, pos)
+        with torch.autocast(pos.device.type, enabled=False):
+            bias = F.grid_sample(table.to(pos.dtype), _bias_grid(query_half, pos_half), mode='bilinear',
+                                 padding_mode='zeros', align_corners=True)
+        return bias.view(pos.shape[0] // self.num_groups, self.num_heads, H * W, pos_half.shape[1])
+
+    def attention_weights(self, x: torch.Tensor):
+        """The softmax weights ``forward(x)`` applies, ``(B, heads, Nq, Nk)``, and the sampling positions of the
+        keys, ``(B, num_groups, Hk, Wk, 2)`` in normalised ``(y, x)``; head ``j`` uses group
+        ``j // (heads // num_groups)``."""
+        B, H, W, _ = x.shape
+        q, k, _, pos, _ = self._sampled_qkv(x)
+        logits = q * self.scale @ k.transpose(-2, -1)
+        if self.rpe_table is not None:
+            logits = logits + self._dense_bias(H, W, pos).to(logits.dtype)
+        return logits.softmax(-1), pos.view(B, self.num_groups, *pos.shape[1:])
+
+    def forward(self, x: torch.Tensor, return_sampling: bool = False):
+        B, H, W, C = x.shape
+        q, k, v, pos, reference = self._sampled_qkv(x)
         if self.rpe_table is None:
             out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
+        elif self.fused and x.device.type == 'cpu':
+            save_probs = torch.is_grad_enabled() and B * self.num_heads * H * W * k.shape[2] <= \
+                self.save_attention_limit
+            table, query_half, pos_half = self._bias_inputs(H, W, pos)
+            out = _DeformableAttentionCore.apply(q, k, v, table, pos_half, query_half, self.scale, save_probs)
         else:
-            table = self._table(H, W, B)
-            query_half = normalized_pixel_centers(H, W, pos.dtype, x.device).flip(-1).reshape(nq, 2) * 0.5
-            pos_half = pos_xy.reshape(B * g, nk, 2) * 0.5
-            if self.fused and x.device.type == 'cpu':
-                save_probs = torch.is_grad_enabled() and B * h * nq * nk <= self.save_attention_limit
-                out = _DeformableAttentionCore.apply(q, k, v, table, pos_half,
-                                                     query_half, self.scale, save_probs)
-            else:
-                with torch.autocast(x.device.type, enabled=False):
-                    bias = F.grid_sample(table.to(pos.dtype), _bias_grid(query_half, pos_half), mode='bilinear',
-                                         padding_mode='zeros', align_corners=True).view(B, h, nq, nk)
-                bias = bias.to(q.dtype)
-                out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=self.scale)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=self._dense_bias(H, W, pos).to(q.dtype),
+                                                 scale=self.scale)
         out = self.proj_out(out.transpose(1, 2).reshape(B, H, W, C))
         if return_sampling:
-            return out, pos.view(B, g, Hk, Wk, 2), reference.expand(B, g, Hk, Wk, 2)
+            Hk, Wk = pos.shape[1:3]
+            return out, pos.view(B, self.num_groups, Hk, Wk, 2), reference.expand(B, self.num_groups, Hk, Wk, 2)
         return out

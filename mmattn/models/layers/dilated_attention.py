@@ -270,11 +270,24 @@ class MultiScaleDilatedAttention(nn.Module):
         self.qkv = nn.Conv2d(dim, dim * 3, kernel_size=1, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
+    def _qkv(self, x: torch.Tensor) -> torch.Tensor:
+        """x ``(B, H, W, C)`` -> ``(B, 3, heads, head_dim, H, W)``."""
+        B, H, W, C = x.shape
+        qkv = self.qkv(x.permute(0, 3, 1, 2).contiguous())  # (B, 3C, H, W)
+        return qkv.view(B, 3, self.num_heads, self.head_dim, H, W)
+
+    def attention_weights(self, x: torch.Tensor) -> torch.Tensor:
+        """The softmax weights ``forward(x)`` applies: ``(B, heads, kernel_size**2, H, W)``, neighbour
+        ``i * kernel_size + j`` of a query at ``(y, x)`` being the pixel
+        ``(y + (i - kernel_size // 2) * dilation, x + (j - kernel_size // 2) * dilation)`` of its head's
+        dilation (outside the map: a zero key that still takes a share)."""
+        q, k, v = self._qkv(x).unbind(1)
+        with torch.no_grad():
+            return _attention_forward(q, k, v, self.kernel_size, self.dilations, self.scale)[1]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, H, W, C) -> (B, H, W, C)."""
         B, H, W, C = x.shape
-        qkv = self.qkv(x.permute(0, 3, 1, 2).contiguous())  # (B, 3C, H, W)
-        qkv = qkv.view(B, 3, self.num_heads, self.head_dim, H, W)
-        out = packed_dilated_neighbourhood_attention(qkv, self.kernel_size, self.dilations, self.scale)
+        out = packed_dilated_neighbourhood_attention(self._qkv(x), self.kernel_size, self.dilations, self.scale)
         out = out.view(B, C, H, W).permute(0, 2, 3, 1)
         return self.proj(out)

@@ -55,15 +55,27 @@ class WindowAttention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, H, W, C) -> (B, H, W, C)."""
-        B, H, W, C = x.shape
+    def _windows_qkv(self, x: torch.Tensor):
+        """q, k, v ``(B * windows, heads, window_size**2, head_dim)`` and the padded map's size."""
+        C = x.shape[-1]
         padded = pad_to_multiple(x, self.window_size)
         windows = window_partition(padded, self.window_size)
         num_windows, n = windows.shape[:2]
         qkv = self.qkv(windows).view(num_windows, n, 3, self.num_heads, C // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        return q, k, v, padded.shape[1:3]
+
+    def attention_weights(self, x: torch.Tensor) -> torch.Tensor:
+        """The softmax weights ``forward(x)`` applies: ``(B * windows, heads, queries, keys)``, windows in
+        row-major order over the padded map, tokens row-major inside a window."""
+        q, k, _, _ = self._windows_qkv(x)
+        return (q * q.shape[-1]**-0.5 @ k.transpose(-2, -1)).softmax(-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, H, W, C) -> (B, H, W, C)."""
+        B, H, W, C = x.shape
+        q, k, v, padded_size = self._windows_qkv(x)
         out = F.scaled_dot_product_attention(q, k, v)  # default scale head_dim**-0.5 on q, as official
-        out = self.proj(out.transpose(1, 2).reshape(num_windows, n, C))
-        out = window_reverse(out, self.window_size, padded.shape[1:3])
-        return out[:, :H, :W].contiguous() if padded.shape[1:3] != (H, W) else out
+        out = self.proj(out.transpose(1, 2).reshape(q.shape[0], q.shape[2], C))
+        out = window_reverse(out, self.window_size, padded_size)
+        return out[:, :H, :W].contiguous() if padded_size != (H, W) else out
