@@ -7,20 +7,15 @@ MODEL is a model name (``python -c "import mmattn; print(mmattn.list_models())"`
 import argparse
 import os.path as osp
 
-from mmengine.config import DictAction
+from mmattn.apis import add_image_and_model_arguments
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Inference on one image, drawn to a PNG')
-    parser.add_argument('image', help='image file')
-    parser.add_argument('model', help='model name (see mmattn.list_models()) or config file')
-    parser.add_argument('--checkpoint', help='weights (path or URL); random weights when omitted')
+    add_image_and_model_arguments(parser)
     parser.add_argument('--out-file', help='the drawn result; defaults to <image name>_<model>.png here')
-    parser.add_argument('--device', default='cpu', help='device, e.g. cpu or cuda:0. Defaults to cpu')
     parser.add_argument('--score-thr', type=float, default=0.3, help='detection: boxes drawn above this score')
     parser.add_argument('--topk', type=int, default=5, help='classification: classes printed')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings in the config, key=value pairs')
     return parser.parse_args(argv)
 
 

@@ -107,6 +107,18 @@ def read_image(path: str) -> np.ndarray:
     return image
 
 
+def add_image_and_model_arguments(parser) -> None:
+    """The arguments every one-image tool takes: ``image``, ``model``, ``--checkpoint``, ``--device``,
+    ``--cfg-options`` (read by :func:`image_and_model_or_exit`)."""
+    from mmengine.config import DictAction
+    parser.add_argument('image', help='image file')
+    parser.add_argument('model', help='model name (see mmattn.list_models()) or config file')
+    parser.add_argument('--checkpoint', help='weights (path or URL); random weights when omitted')
+    parser.add_argument('--device', default='cpu', help='device, e.g. cpu or cuda:0. Defaults to cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings in the config, key=value pairs')
+
+
 def image_and_model_or_exit(args):
     """For the command-line tools: ``(image, model)`` from ``args.image``, ``args.model``, ``args.checkpoint``,
     ``args.device`` and ``args.cfg_options``; a bad file or name ends the program with its message."""

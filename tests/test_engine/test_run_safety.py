@@ -31,6 +31,8 @@ class ToyModel(BaseModel):
             loss = ((out - torch.stack(targets)) ** 2).mean()
             if self.calls == self.fail_at and self.failure == 'nan_loss':
                 loss = loss * float('nan')
+            if self.calls == self.fail_at and self.failure == 'inf_grad':  # a finite loss, an infinite gradient
+                loss = loss + (self.linear.bias * 0).abs().sqrt().sum()  # sqrt'(0) = inf
             if self.calls == self.fail_at and self.failure == 'inf_weight':  # a finite loss, broken weights
                 with torch.no_grad():
                     self.linear.bias.fill_(float('inf'))
@@ -56,7 +58,7 @@ def toy_runner(work_dir, model, max_iters=6, checkpoint=None, val=False, **runne
     return Runner(
         model=model, work_dir=str(work_dir), train_dataloader=loader,
         train_cfg=dict(by_epoch=False, max_iters=max_iters, val_interval=2),
-        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-2)),
+        optim_wrapper=runner_args.pop('optim_wrapper', dict(optimizer=dict(type='AdamW', lr=1e-2))),
         val_dataloader=loader if val else None, val_cfg=dict() if val else None,
         val_evaluator=[RisingMetric()] if val else None,
         default_hooks=dict(checkpoint=checkpoint or dict(type='CheckpointHook', interval=2, by_epoch=False,
@@ -64,6 +66,13 @@ def toy_runner(work_dir, model, max_iters=6, checkpoint=None, val=False, **runne
         custom_hooks=[dict(type='mmattn.NonFiniteGuardHook')], default_scope='mmengine',
         experiment_name=osp.basename(work_dir),  # runners named alike (same second) would share a MessageHub
         **runner_args)
+
+
+def test_guard_names_an_infinite_gradient_norm_under_a_finite_loss(tmp_path):
+    runner = toy_runner(tmp_path, ToyModel(fail_at=3, failure='inf_grad'),
+                        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-2), clip_grad=dict(max_norm=1.0)))
+    with pytest.raises(NonFiniteTrainingError, match=r'iteration 3: grad_norm = (inf|nan)'):
+        runner.train()
 
 
 def all_finite(path):

@@ -30,3 +30,14 @@ def test_auto_scale_lr_scales_the_optimiser_by_the_real_batch(tmp_path):
     runner = toy_runner(tmp_path, ToyModel(), max_iters=1, auto_scale_lr=dict(enable=True, base_batch_size=8))
     runner.train()
     assert abs(runner.optim_wrapper.get_lr()['lr'][0] - 1e-2 * 2 / 8) < 1e-12
+
+
+def test_auto_scale_lr_flag_enables_the_config_s_scaling(tmp_path):
+    from mmengine.config import Config
+
+    def merged(*flags):
+        cfg = Config(dict(auto_scale_lr=dict(base_batch_size=1024), model=dict(type='X')))
+        return merge_args(cfg, parse_args(['cfg.py', '--work-dir', str(tmp_path), *flags])).auto_scale_lr
+
+    assert merged('--auto-scale-lr') == dict(base_batch_size=1024, enable=True)
+    assert not merged().get('enable', False)

@@ -13,20 +13,16 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
+from mmattn.apis import add_image_and_model_arguments
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Draw the attention of each layer on one image')
-    parser.add_argument('image', help='image file')
-    parser.add_argument('model', help='model name (see mmattn.list_models()) or config file')
-    parser.add_argument('--checkpoint', help='weights (path or URL); random weights when omitted')
+    add_image_and_model_arguments(parser)
     parser.add_argument('--query', nargs=2, type=float, action='append', metavar=('Y', 'X'),
                         help='a query point in image pixels (repeatable). Defaults to the image centre')
     parser.add_argument('--layers', help='only layers whose module name matches this regex, e.g. "stages.2"')
     parser.add_argument('--out-dir', default='vis_attention', help='where the PNGs go. Defaults to vis_attention')
-    parser.add_argument('--device', default='cpu', help='Defaults to cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings in the config')
     return parser.parse_args(argv)
 
 

@@ -7,18 +7,14 @@ backbone's out_indices (its raw output, before the output norms that exist only 
 """
 import argparse
 
-from mmengine.config import DictAction
+from mmattn.apis import add_image_and_model_arguments
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Draw the stage outputs of a backbone on one image')
-    parser.add_argument('image', help='image file')
-    parser.add_argument('model', help='model name (see mmattn.list_models()) or config file')
-    parser.add_argument('--checkpoint', help='weights (path or URL); random weights when omitted')
+    add_image_and_model_arguments(parser)
     parser.add_argument('--channels', type=int, default=8, help='channels drawn per stage. Defaults to 8')
     parser.add_argument('--out-file', default='feature_maps.png', help='Defaults to feature_maps.png')
-    parser.add_argument('--device', default='cpu', help='Defaults to cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings in the config')
     return parser.parse_args(argv)
 
 
