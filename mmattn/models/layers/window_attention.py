@@ -19,7 +19,7 @@ def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
     """``(B, H, W, C)`` with H, W multiples of ``window_size`` -> ``(B * nW, window_size**2, C)``."""
     B, H, W, C = x.shape
     x = x.view(B, H // window_size, window_size, W // window_size, window_size, C)
-    # explicit sizes, not -1: an empty batch has no size to infer
+    # every size explicit (an empty batch works either way here; not in the channel attention)
     return x.permute(0, 1, 3, 2, 4, 5).reshape(B * (H // window_size) * (W // window_size), window_size**2, C)
 
 
