@@ -41,3 +41,13 @@ def test_auto_scale_lr_flag_enables_the_config_s_scaling(tmp_path):
 
     assert merged('--auto-scale-lr') == dict(base_batch_size=1024, enable=True)
     assert not merged().get('enable', False)
+
+
+def test_dist_timeout_flag_sets_the_collective_timeout(tmp_path):
+    from mmengine.config import Config
+
+    def timeout(*flags):
+        cfg = Config(dict(model=dict(type='X'), env_cfg=dict(dist_cfg=dict(backend='nccl'))))
+        return merge_args(cfg, parse_args(['cfg.py', '--work-dir', str(tmp_path), *flags])).env_cfg.dist_cfg.timeout
+
+    assert timeout() == 1800 and timeout('--dist-timeout', '7') == 7

@@ -141,6 +141,13 @@ MUTATIONS = [
     dict(name='--cfg-options: misspelt keys let through', file='mmattn/utils/config_check.py',
          find='    if not problems:\n        return None', replace='    if True:\n        return None',
          tests=[f'{T_TOOLS_SAFETY}::test_misspelt_cfg_option_is_an_error_with_a_suggestion']),
+    dict(name='checkpoints: http(s) read by mmengine (unpickling everything)', file='mmattn/compat.py',
+         find="CheckpointLoader.register_scheme(prefixes=('', 'http://', 'https://'), loader=_safe_loader, force=True)",
+         replace="CheckpointLoader.register_scheme(prefixes='', loader=_safe_loader, force=True)",
+         tests=[f'{T_SAFETY}::test_every_checkpoint_scheme_is_read_weights_only']),
+    dict(name='--dist-timeout ignored', file='tools/train.py',
+         find="cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['timeout'] = args.dist_timeout", replace='pass',
+         tests=[T_FLAGS]),
     # inference and pictures
     dict(name='get_model: top-level data_preprocessor not merged', file='mmattn/apis/inference.py',
          find="cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)", replace='pass',
