@@ -63,6 +63,7 @@ detector ran ``forward_dummy`` with exactly 1000 random proposals (100 for the m
 """
 import contextlib
 import importlib
+import re
 from collections import Counter
 from math import prod
 from dataclasses import dataclass, field
@@ -322,6 +323,9 @@ TASKS = {
     'mmseg': 'segmentation',
 }
 # (H, W): 224x224 classification; 1280x800 (W x H) detection, as the Swin / DaViT papers; 2048x512 segmentation
+# mmdet 2.x's counter (the papers') and mmdet 3.3's StandardRoIHead give the mask head the first 100 RoIs
+MASK_HEAD_ROIS = 100
+
 DEFAULT_SHAPES = {
     'classification': (224, 224),
     'detection': (800, 1280),
@@ -384,11 +388,15 @@ class _Instrumented:
       them as methods (``self.decode_head.forward(x)``, ``self.roi_head.forward(...)``), not through
       ``__call__`` where mmengine's scope hooks sit, and the ops run directly in those forwards (e.g. UPerHead's
       resizes) would be booked on the root instead of the head (the total is right either way);
-    * ``roi_head.forward`` records the number of proposals reaching the RoI head (its cost scales with them).
+    * ``roi_head.forward`` records the number of proposals reaching the RoI head (its cost scales with them),
+      and each mask head the number of RoIs it is given (``mask_rois``).
     """
 
     def __init__(self, model: nn.Module, data_samples: Optional[list]):
-        self.model, self.num_rois, self._wrapped = model, None, []
+        self.model, self.num_rois, self._wrapped, self.mask_rois = model, None, [], {}
+        self._hooks = [module.register_forward_pre_hook(
+            lambda module, args, name=name: self.mask_rois.__setitem__(name, int(args[0].shape[0])))
+                       for name, module in model.named_modules() if re.fullmatch(r'roi_head\.mask_head(\.\d+)?', name)]
         if data_samples is not None:
             forward = model.forward
             self._wrap(model, lambda inputs: forward(inputs, data_samples, mode='tensor'))
@@ -418,7 +426,30 @@ class _Instrumented:
     def remove(self) -> None:
         for module in self._wrapped:
             del module.forward  # the instance attribute; the class method is visible again
-        self._wrapped = []
+        for hook in self._hooks:
+            hook.remove()
+        self._wrapped, self._hooks = [], []
+
+
+def _mask_heads_at_100_rois(by_module: Counter, mask_rois: Dict[str, int]) -> int:
+    """Rescale, in ``by_module``, each mask head given more than :data:`MASK_HEAD_ROIS` RoIs (mmdet 3.3's
+    ``CascadeRoIHead`` gives its three all 1000 proposals in tensor mode) to that many, its ancestors with it;
+    return the MACs taken off. A mask head's cost is linear in its RoIs."""
+    removed = 0
+    for name, rois in mask_rois.items():
+        if rois <= MASK_HEAD_ROIS:
+            continue
+        keep = MASK_HEAD_ROIS / rois
+        excess = int(round(by_module.get(name, 0) * (1 - keep)))
+        for key in list(by_module):
+            if key.startswith(name + '.'):
+                by_module[key] = int(round(by_module[key] * keep))
+        parts = name.split('.')
+        for ancestor in [''] + ['.'.join(parts[:i]) for i in range(1, len(parts) + 1)]:
+            if ancestor in by_module:
+                by_module[ancestor] -= excess
+        removed += excess
+    return removed
 
 
 def model_complexity(cfg, shape: Optional[Sequence[int]] = None, with_modules: bool = False) -> Dict[str, Any]:
@@ -441,7 +472,9 @@ def model_complexity(cfg, shape: Optional[Sequence[int]] = None, with_modules: b
     Returns:
         dict: ``task``, ``scope``, ``input_shape`` ``[1, C, H, W]``, ``params``, ``flops`` (MACs), ``backbone_params``,
         ``backbone_flops``, ``by_operator``, ``unsupported_ops`` (counted as 0), ``uncounted_ops`` (the
-        non-elementwise ones among them), ``num_rois`` (proposals entering the RoI head, two-stage detectors).
+        non-elementwise ones among them), ``num_rois`` (proposals entering the RoI head, two-stage detectors),
+        ``mask_rois`` (RoIs each mask head was given). Mask heads are counted at :data:`MASK_HEAD_ROIS` RoIs
+        (``flops`` and ``by_module``; ``by_operator`` is the traced run's).
     """
     from mmengine.config import Config
     if isinstance(cfg, str):
@@ -465,6 +498,7 @@ def model_complexity(cfg, shape: Optional[Sequence[int]] = None, with_modules: b
     finally:
         instrumented.remove()
     params = parameter_count(model)
+    report.total -= _mask_heads_at_100_rois(report.by_module, instrumented.mask_rois)
     result = dict(
         task=task,
         scope=scope,
@@ -477,6 +511,7 @@ def model_complexity(cfg, shape: Optional[Sequence[int]] = None, with_modules: b
         unsupported_ops=dict(report.unsupported_ops.most_common()),
         uncounted_ops=dict(report.uncounted_ops.most_common()),
         num_rois=instrumented.num_rois,
+        mask_rois=dict(instrumented.mask_rois),
     )
     if with_modules:
         result['by_module'] = {name: int(flops) for name, flops in report.by_module.items()}

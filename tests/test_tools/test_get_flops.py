@@ -19,7 +19,7 @@ from mmattn.models import DAT, DaViT, DilateFormer
 from mmattn.models.layers import (ChannelGroupAttention, DeformableAttention, MultiScaleDilatedAttention,
                                   WindowAttention, dilated_neighbourhood_attention,
                                   packed_dilated_neighbourhood_attention)
-from mmattn.utils.flops import analyze_flops, model_complexity
+from mmattn.utils.flops import _mask_heads_at_100_rois, analyze_flops, model_complexity
 from tests.conftest import REPO
 from tests.test_models.test_layers.test_deformable_attention import naive_deformable_attention
 
@@ -258,11 +258,24 @@ model = dict(
     assert result['task'] == 'detection' and result['input_shape'] == [1, 3, *shape]
     assert result['backbone_flops'] == backbone_alone(shape)
     assert result['num_rois'] > 0
+    assert 0 < result['mask_rois']['roi_head.mask_head'] <= 100  # StandardRoIHead: nothing to rescale
     modules = result['by_module']
     assert modules['roi_head.bbox_head'] > 0 and modules['roi_head.mask_head'] > 0 and modules['rpn_head'] > 0
     assert result['flops'] == modules['backbone'] + modules['neck'] + modules['rpn_head'] + modules['roi_head']
     assert 'PythonOp.RoIAlignFunction' in result['by_operator']
     assert not result['uncounted_ops'], result['uncounted_ops']
+
+
+def test_mask_heads_given_more_than_100_rois_are_counted_at_100():
+    from collections import Counter
+    # as Cascade's tensor mode: head 0 was run on 1000 RoIs, head 1 on 50 (left alone)
+    by_module = Counter({'': 1000, 'backbone': 400, 'roi_head': 600, 'roi_head.mask_head': 400,
+                         'roi_head.mask_head.0': 200, 'roi_head.mask_head.0.conv': 150, 'roi_head.mask_head.1': 200})
+    removed = _mask_heads_at_100_rois(by_module, {'roi_head.mask_head.0': 1000, 'roi_head.mask_head.1': 50})
+    assert removed == 180
+    assert by_module == Counter({'': 820, 'backbone': 400, 'roi_head': 420, 'roi_head.mask_head': 220,
+                                 'roi_head.mask_head.0': 20, 'roi_head.mask_head.0.conv': 15,
+                                 'roi_head.mask_head.1': 200})
 
 
 def test_upernet_count_at_a_small_shape(tmp_path):

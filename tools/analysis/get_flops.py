@@ -16,7 +16,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 
 import mmattn.compat  # noqa: F401  (torch 2.13 x mmengine fixes)
-from mmattn.utils.flops import model_complexity
+from mmattn.utils.flops import MASK_HEAD_ROIS, model_complexity
 
 
 def parse_args(argv=None):
@@ -82,6 +82,11 @@ def main(argv=None):
           '1 FLOP = 1 multiply-accumulate')
     if result['num_rois'] is not None:
         print(f'RoIs entering the RoI head: {result["num_rois"]} (its cost scales with them)')
+    rescaled = {name: rois for name, rois in result['mask_rois'].items() if rois > MASK_HEAD_ROIS}
+    if rescaled:
+        print(f'Mask heads counted at {MASK_HEAD_ROIS} RoIs, as mmdet 2.x and the standard RoI head run them '
+              f'(traced on: {", ".join(f"{name} {rois}" for name, rois in rescaled.items())}); '
+              'the by-operator line is the traced run\'s')
     top = ', '.join(f'{op} {flops / 1e9:.2f}' for op, flops in list(result['by_operator'].items())[:8])
     print(f'By operator (G): {top}')
     if result['uncounted_ops']:

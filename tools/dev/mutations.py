@@ -148,6 +148,9 @@ MUTATIONS = [
     dict(name='--dist-timeout ignored', file='tools/train.py',
          find="cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['timeout'] = args.dist_timeout", replace='pass',
          tests=[T_FLAGS]),
+    dict(name='get_flops: mask heads counted at every RoI they were given', file='mmattn/utils/flops.py',
+         find='keep = MASK_HEAD_ROIS / rois', replace='keep = 1.0',
+         tests=['tests/test_tools/test_get_flops.py::test_mask_heads_given_more_than_100_rois_are_counted_at_100']),
     # inference and pictures
     dict(name='get_model: top-level data_preprocessor not merged', file='mmattn/apis/inference.py',
          find="cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)", replace='pass',
