@@ -31,7 +31,7 @@ def documented_commands():
         pieces = re.split(r'^```.*$', open(osp.join(REPO, doc)).read(), flags=re.M)
         for block in pieces[1::2]:
             for line in block.replace('\\\n', ' ').splitlines():
-                line = line.split('  #')[0].strip()
+                line = re.sub(r'^([A-Z_]+=\S+ )+', '', line.split('  #')[0].strip())  # NNODES=2 ... tools/...
                 if re.match(r'(python |bash )?(tools|demo)/\S+\.(py|sh)\b', line):
                     yield doc, line
 
