@@ -11,7 +11,7 @@ and on where the epoch was cut, and things between a save and the next step draw
 draw is a function of the run's seed and its position instead:
 
 - each sample's augmentation runs with the global generators (Python, NumPy, torch) seeded from
-  (seed, epoch, batch, slot), in whichever worker it lands;
+  (seed, rank, epoch, batch, slot), in whichever worker it lands;
 - each training step runs with them seeded from (seed, rank, iteration);
 - a resumed epoch skips the batches already trained, reading indices only, no images.
 
@@ -97,8 +97,8 @@ class ReproducibleBatchSampler:
     """Batches of ``(index, seed)`` keys for :class:`SeededSampleDataset`, startable at any batch.
 
     The batches are those of ``batch_sampler`` (mmdet's ``AspectRatioBatchSampler``, say), or of a plain
-    ``BatchSampler`` when it is None. The seed of a sample depends on the run's seed, the epoch, and the
-    batch and slot it fills, not on which process loads it or how many it loaded before.
+    ``BatchSampler`` when it is None. The seed of a sample depends on the run's seed, the rank, the epoch, and
+    the batch and slot it fills, not on which process loads it or how many it loaded before.
 
     Args:
         sampler (Sampler): The index sampler (``DefaultSampler``, ``InfiniteSampler`` ...).
@@ -147,9 +147,11 @@ class ReproducibleBatchSampler:
         if isinstance(self.sampler, InfiniteSampler):  # its one endless stream restarts from the seed
             self.sampler.indices = self.sampler._indices_of_rank()
         start, self._start = self._start, 0
+        rank = get_rank()  # ranks share the seed unless diff_rank_seed: their samples must not share streams
         for number, batch in enumerate(self.batches):
             if number >= start:
-                yield [(index, derived_seed(self.seed, self.epoch, number, slot)) for slot, index in enumerate(batch)]
+                yield [(index, derived_seed(self.seed, rank, self.epoch, number, slot))
+                       for slot, index in enumerate(batch)]
 
 
 class _ReproducibleLoopMixin:

@@ -131,3 +131,14 @@ def test_train_configs_are_put_on_the_reproducible_loops():
         cfg = Config(dict(train_cfg=train_cfg))
         use_reproducible_loops(cfg)
         assert cfg.train_cfg.type == loop and 'by_epoch' not in cfg.train_cfg
+
+
+def test_ranks_sharing_a_seed_augment_their_samples_from_different_streams(monkeypatch):
+    import mmattn.engine.loops as loops
+
+    def first_batches(rank):
+        monkeypatch.setattr(loops, 'get_rank', lambda: rank)
+        batches = ReproducibleBatchSampler(DefaultSampler(NoisyDataset(), seed=3), 2)
+        return [seed for batch in batches for _, seed in batch]
+
+    assert not set(first_batches(0)) & set(first_batches(1))
