@@ -31,7 +31,7 @@ def _load_config(model: Union[str, Config], cfg_options: Optional[dict]) -> Conf
         from mmattn.utils.config_check import unknown_option_keys
         unknown = unknown_option_keys(cfg, cfg_options)
         if unknown:
-            raise KeyError(unknown)
+            raise ValueError(unknown)
         cfg.merge_from_dict(cfg_options)
     # an image on its own has no annotations to load (mmseg's inference drops this step itself, mmdet's not)
     for pipeline in (_test_dataset(cfg).pipeline, cfg.get('test_pipeline') or []):
@@ -128,7 +128,7 @@ def image_and_model_or_exit(args):
     from .model_zoo import UnknownModelError
     try:
         return read_image(args.image), get_model(args.model, args.checkpoint, args.device, args.cfg_options)
-    except (UnknownModelError, DataFileError, *RUN_STOPPING_ERRORS) as error:
+    except (UnknownModelError, DataFileError, ValueError, *RUN_STOPPING_ERRORS) as error:  # ValueError: the config
         sys.exit(f'{type(error).__name__}: {error}')
 
 
