@@ -2,7 +2,8 @@
 
 ``MODELS`` is a child of mmengine's root registry, so a config whose ``default_scope`` is ``mmpretrain``,
 ``mmdet`` or ``mmseg`` can still build ``type='mmattn.DaViT'``: mmengine resolves the ``mmattn.`` prefix by
-searching the root's children for this scope. The same holds for the optimiser wrapper, hooks, loops, dataset wrapper and batch sampler.
+searching the root's children for this scope. The same holds for the optimiser wrapper, hooks, loops, dataset
+wrapper and batch sampler.
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS

@@ -16,6 +16,7 @@ import torch
 
 from mmattn.models.layers import (ChannelGroupAttention, DeformableAttention, MultiScaleDilatedAttention,
                                   WindowAttention)
+from mmattn.models.layers.deformable_attention import normalized_pixel_centers
 
 PANEL_MIN_SIDE = 160
 ATTENTION_LAYERS = (DeformableAttention, WindowAttention, ChannelGroupAttention, MultiScaleDilatedAttention)
@@ -50,17 +51,21 @@ def layer_inputs(module: torch.nn.Module, layer_types=ATTENTION_LAYERS, pattern:
             handle.remove()
 
 
+def map_stride(map_size: Tuple[int, int], input_size: Tuple[int, int]) -> int:
+    """Input pixels per feature-map pixel: the power of two closest to the size ratio (the backbones pad
+    off-grid sizes up)."""
+    return 2**round(math.log2(input_size[0] / map_size[0]))
+
+
 def map_to_image(coords: torch.Tensor, map_size: Tuple[int, int], input_size: Tuple[int, int]) -> torch.Tensor:
     """Map pixel coordinates ``(..., 2)`` (``(y, x)``, pixel centres at integers) of a feature map of
-    ``map_size`` to input-image pixel coordinates: the map's stride is the power of two closest to the size
-    ratio (the backbones pad off-grid sizes up)."""
-    stride = 2**round(math.log2(input_size[0] / map_size[0]))
-    return (coords + 0.5) * stride - 0.5
+    ``map_size`` to input-image pixel coordinates."""
+    return (coords + 0.5) * map_stride(map_size, input_size) - 0.5
 
 
 def image_to_map(point: Sequence[float], map_size: Tuple[int, int], input_size: Tuple[int, int]) -> Tuple[int, int]:
     """The feature-map pixel an image point ``(y, x)`` falls in."""
-    stride = 2**round(math.log2(input_size[0] / map_size[0]))
+    stride = map_stride(map_size, input_size)
     return (min(map_size[0] - 1, max(0, int(point[0] // stride))),
             min(map_size[1] - 1, max(0, int(point[1] // stride))))
 
@@ -94,6 +99,18 @@ class _Canvas:
         """An image point ``(y, x)`` as integer panel coordinates ``(x, y)`` for OpenCV."""
         return int(round((float(yx[1]) + 0.5) * self.scale - 0.5)), int(round((float(yx[0]) + 0.5) * self.scale - 0.5))
 
+    def shade_cells(self, view: np.ndarray, cells, stride: int) -> None:
+        """Fill the image area of each feature-map pixel ``(y, x)`` of ``cells`` (``((y, x), colour)`` pairs)
+        with its colour, blended over the panel."""
+        overlay = view.copy()
+        for (y, x), colour in cells:
+            cv2.rectangle(overlay, self.point((y * stride - 0.5, x * stride - 0.5)),
+                          self.point(((y + 1) * stride - 0.5, (x + 1) * stride - 0.5)), colour, -1)
+        cv2.addWeighted(overlay, 0.7, view, 0.3, 0, dst=view)
+
+    def mark_query(self, view: np.ndarray, query) -> None:
+        cv2.drawMarker(view, self.point(query), (0, 255, 0), cv2.MARKER_STAR, 12, 2)
+
     def label(self, view: np.ndarray, text: str) -> None:
         cv2.putText(view, text, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 255), 1, cv2.LINE_AA)
 
@@ -102,7 +119,7 @@ class _Canvas:
         return path
 
 
-def _heat(weights: np.ndarray) -> Tuple[int, int, int]:
+def _heat(weights: np.ndarray) -> List[Tuple[int, int, int]]:
     """A colour for each weight in [0, 1] (OpenCV's inferno map), as BGR tuples."""
     levels = np.clip(np.asarray(weights) * 255, 0, 255).astype(np.uint8).reshape(-1, 1)
     return [tuple(int(c) for c in colour[0]) for colour in cv2.applyColorMap(levels, cv2.COLORMAP_INFERNO)]
@@ -112,17 +129,18 @@ def draw_dat_sampling(image_bgr, name, layer, x, input_size, queries, path, top_
     """DAT: per offset group, every key's offset (reference point -> sampling point, grey) and, for each query
     (a row), its ``top_keys`` most attended sampling points coloured by weight (mean over the group's heads)."""
     with torch.no_grad():
-        weights, _ = layer.attention_weights(x)
-        _, sampled, reference = layer(x, return_sampling=True)
+        weights, sampled = layer.attention_weights(x)
     points = dat_sampling_points(sampled[0], input_size)  # (g, Hk, Wk, 2) image pixels
-    starts = dat_sampling_points(reference[0], input_size)
+    # every group's keys start from the same reference grid
+    starts = dat_sampling_points(normalized_pixel_centers(*sampled.shape[2:4], sampled.dtype, sampled.device),
+                                 input_size)
     heads_per_group = layer.num_heads // layer.num_groups
     canvas = _Canvas(image_bgr, len(queries), layer.num_groups)
     for row, query in enumerate(queries):
         qy, qx = image_to_map(query, x.shape[1:3], input_size)
         for group in range(layer.num_groups):
             view = canvas.panel(row, group)
-            for start, end in zip(starts[group].reshape(-1, 2), points[group].reshape(-1, 2)):
+            for start, end in zip(starts.reshape(-1, 2), points[group].reshape(-1, 2)):
                 cv2.arrowedLine(view, canvas.point(start), canvas.point(end), (150, 150, 150), 1, cv2.LINE_AA,
                                 tipLength=0.2)
             heads = slice(group * heads_per_group, (group + 1) * heads_per_group)
@@ -131,7 +149,7 @@ def draw_dat_sampling(image_bgr, name, layer, x, input_size, queries, path, top_
             strength = (query_weights[best] / query_weights[best[0]]).tolist()
             for key, colour in zip(best.tolist(), _heat(strength)):
                 cv2.circle(view, canvas.point(points[group].reshape(-1, 2)[key]), 3, colour, -1, cv2.LINE_AA)
-            cv2.drawMarker(view, canvas.point(query), (0, 255, 0), cv2.MARKER_STAR, 12, 2)
+            canvas.mark_query(view, query)
             canvas.label(view, f'{name} group {group}')
     return canvas.save(path)
 
@@ -144,7 +162,7 @@ def draw_window_attention(image_bgr, name, layer, x, input_size, queries, path, 
     windows_per_row = math.ceil(W / size)
     heads = min(layer.num_heads, max_heads)
     canvas = _Canvas(image_bgr, len(queries), heads)
-    stride = 2**round(math.log2(input_size[0] / H))
+    stride = map_stride((H, W), input_size)
     for row, query in enumerate(queries):
         qy, qx = image_to_map(query, (H, W), input_size)
         window = (qy // size) * windows_per_row + qx // size
@@ -154,14 +172,11 @@ def draw_window_attention(image_bgr, name, layer, x, input_size, queries, path, 
             attention = weights[window, head, token].reshape(size, size)
             attention = (attention / attention.max()).numpy()
             top, left = (qy // size) * size, (qx // size) * size
-            overlay = view.copy()
-            for (i, j), colour in zip(np.ndindex(size, size), _heat(attention.reshape(-1))):
-                if top + i < H and left + j < W:  # padded tokens are keys too, but lie outside the image
-                    corner = canvas.point(((top + i) * stride - 0.5, (left + j) * stride - 0.5))
-                    far = canvas.point(((top + i + 1) * stride - 0.5, (left + j + 1) * stride - 0.5))
-                    cv2.rectangle(overlay, corner, far, colour, -1)
-            cv2.addWeighted(overlay, 0.7, view, 0.3, 0, dst=view)
-            cv2.drawMarker(view, canvas.point(query), (0, 255, 0), cv2.MARKER_STAR, 12, 2)
+            # padded tokens are keys too, but lie outside the image
+            canvas.shade_cells(view, [((top + i, left + j), colour) for (i, j), colour in
+                                      zip(np.ndindex(size, size), _heat(attention.reshape(-1)))
+                                      if top + i < H and left + j < W], stride)
+            canvas.mark_query(view, query)
             canvas.label(view, f'{name} head {head}')
     return canvas.save(path)
 
@@ -189,7 +204,7 @@ def draw_dilated_receptive_field(image_bgr, name, layer, x, input_size, queries,
         weights = layer.attention_weights(x)[0]  # (heads, K*K, H, W)
     K, (H, W) = layer.kernel_size, x.shape[1:3]
     heads_per_group = layer.num_heads // len(layer.dilations)
-    stride = 2**round(math.log2(input_size[0] / H))
+    stride = map_stride((H, W), input_size)
     canvas = _Canvas(image_bgr, len(queries), len(layer.dilations))
     for row, query in enumerate(queries):
         qy, qx = image_to_map(query, (H, W), input_size)
@@ -197,14 +212,10 @@ def draw_dilated_receptive_field(image_bgr, name, layer, x, input_size, queries,
             view = canvas.panel(row, group)
             group_weights = weights[group * heads_per_group:(group + 1) * heads_per_group, :, qy, qx].mean(0)
             colours = _heat((group_weights / group_weights.max()).tolist())
-            overlay = view.copy()
-            for n, colour in enumerate(colours):
-                y, x_ = qy + (n // K - K // 2) * dilation, qx + (n % K - K // 2) * dilation
-                if 0 <= y < H and 0 <= x_ < W:
-                    cv2.rectangle(overlay, canvas.point((y * stride - 0.5, x_ * stride - 0.5)),
-                                  canvas.point(((y + 1) * stride - 0.5, (x_ + 1) * stride - 0.5)), colour, -1)
-            cv2.addWeighted(overlay, 0.7, view, 0.3, 0, dst=view)
-            cv2.drawMarker(view, canvas.point(query), (0, 255, 0), cv2.MARKER_STAR, 12, 2)
+            neighbours = [(qy + (n // K - K // 2) * dilation, qx + (n % K - K // 2) * dilation) for n in range(K * K)]
+            canvas.shade_cells(view, [((y, x_), colour) for (y, x_), colour in zip(neighbours, colours)
+                                      if 0 <= y < H and 0 <= x_ < W], stride)
+            canvas.mark_query(view, query)
             canvas.label(view, f'{name} dilation {dilation}')
     return canvas.save(path)
 
@@ -239,7 +250,7 @@ def draw_feature_maps(image_bgr: np.ndarray, features: Sequence[torch.Tensor], i
     for row, feature in enumerate(features):
         maps = feature[0].float()
         # the map covers the padded input: crop to the image's share of it
-        stride = 2**round(math.log2(input_size[0] / maps.shape[1]))
+        stride = map_stride(maps.shape[1:], input_size)
         crop = maps[:, :math.ceil(image_bgr.shape[0] / stride), :math.ceil(image_bgr.shape[1] / stride)]
         order = crop.mean((1, 2)).argsort(descending=True)[:channels]
         for col, channel in enumerate(order.tolist()):

@@ -184,8 +184,8 @@ def draw_result(model, image: Union[str, np.ndarray], result, out_file: str, sco
         from mmpretrain.visualization import UniversalVisualizer
         sample = DataSample().set_pred_score(torch.as_tensor(result['pred_scores'])).set_pred_label(
             result['pred_label'])
-        UniversalVisualizer.get_instance(name).visualize_cls(rgb, sample, classes=model.dataset_meta.get('classes'), resize=None,
-                                 out_file=out_file)
+        UniversalVisualizer.get_instance(name).visualize_cls(
+            rgb, sample, classes=model.dataset_meta.get('classes'), resize=None, out_file=out_file)
         return
     if task == 'detection':
         from mmdet.visualization import DetLocalVisualizer as TaskVisualizer

@@ -20,15 +20,20 @@ class UnknownModelError(KeyError):
 
 
 @lru_cache(maxsize=1)
-def _metafile_models() -> Dict[str, dict]:
+def metafile_models() -> Dict[str, dict]:
+    """Every model of ``configs/*/metafile.yml`` by name, in file order. Its ``Metadata`` extends its
+    collection's (e.g. the training data); ``README`` is its collection's and ``task`` is derived from the
+    training data (``'classification'``, ``'detection'``, ``'segmentation'``, or None)."""
     from mmengine.fileio import load
     models = {}
     for metafile in sorted(glob(osp.join(CONFIG_ROOT, '*', 'metafile.yml'))):
         content = load(metafile)
-        collections = {c['Name']: c.get('Metadata', {}) for c in content.get('Collections', [])}
+        collections = {c['Name']: c for c in content.get('Collections', [])}
         for model in content.get('Models', []):
-            # a model's metadata extends its collection's (e.g. the training data)
-            model['Metadata'] = {**collections.get(model.get('In Collection'), {}), **model.get('Metadata', {})}
+            collection = collections.get(model.get('In Collection'), {})
+            model['Metadata'] = {**collection.get('Metadata', {}), **model.get('Metadata', {})}
+            model['README'] = collection.get('README', '')
+            model['task'] = TASK_OF_DATA.get(model['Metadata'].get('Training Data'))
             models[model['Name']] = model
     if not models:
         raise FileNotFoundError(f'no configs/*/metafile.yml under {CONFIG_ROOT}: the model names need the '
@@ -52,16 +57,15 @@ def list_models(pattern: Optional[str] = None, task: Optional[str] = None) -> Li
     if pattern is not None and not any(char in pattern for char in '*?['):
         pattern = f'*{pattern}*'
     names = []
-    for name, model in _metafile_models().items():
-        model_task = TASK_OF_DATA.get(model['Metadata'].get('Training Data'))
-        if (pattern is None or fnmatch.fnmatch(name, pattern)) and task in (None, model_task):
+    for name, model in metafile_models().items():
+        if (pattern is None or fnmatch.fnmatch(name, pattern)) and task in (None, model['task']):
             names.append(name)
     return sorted(names)
 
 
 def model_config_path(name: str) -> str:
     """The config file of the experiment ``name``; an unknown name lists the closest ones."""
-    models = _metafile_models()
+    models = metafile_models()
     if name not in models:
         close = difflib.get_close_matches(name, list(models), n=5, cutoff=0.5)
         hint = f'closest: {", ".join(close)}' if close else 'see mmattn.apis.list_models()'
