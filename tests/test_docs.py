@@ -18,7 +18,8 @@ def test_model_zoo_table_is_generated_from_the_current_metafiles():
     assert result.returncode == 0, result.stdout
 
 
-DOCS = ['README.md', *sorted(glob('docs/*.md', root_dir=REPO)), *sorted(glob('configs/*/README.md', root_dir=REPO))]
+DOCS = ['README.md', *(osp.relpath(path, REPO) for pattern in ('docs/*.md', 'configs/*/README.md')
+                      for path in sorted(glob(osp.join(REPO, pattern))))]
 # the launch scripts pass everything after the GPU count to these
 LAUNCHED = {'tools/dist_train.sh': 'tools/train.py', 'tools/dist_test.sh': 'tools/test.py'}
 
