@@ -28,11 +28,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run_command(command, env=None, timeout=900):
-    """Run ``command`` from the repo root; return the CompletedProcess (stdout and stderr merged)."""
+def run_command(command, env=None, timeout=900, cwd=REPO):
+    """Run ``command`` in ``cwd`` (the repo root); return the CompletedProcess (stdout and stderr merged)."""
     full_env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''),
                     PYTHON=sys.executable, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1', **(env or {}))
-    return subprocess.run(command, cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    return subprocess.run(command, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, timeout=timeout)
 
 

@@ -67,18 +67,6 @@ def evaluate(config, checkpoint, *args):
     return result.stdout
 
 
-def convert_and_evaluate(converter, source, config_path, data_root, tmp_path):
-    """Convert ``source`` with a tools/model_converters script, then evaluate the result with the release
-    config (1000 classes, shrunk inputs) on the synthetic data; returns the converter's output."""
-    from tests.conftest import run_tool
-    converted = str(tmp_path / 'mmattn.pth')
-    result = run_tool(converter, str(source), converted)
-    assert result.returncode == 0, result.stdout
-    config = make_smoke_config(config_path, data_root, str(tmp_path), num_classes=1000, image_size=64)
-    evaluate(config, converted)
-    return result.stdout
-
-
 DENSE_SIZE_KEYS = ('scale', 'scales', 'crop_size', 'size', 'stride')
 
 

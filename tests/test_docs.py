@@ -24,17 +24,23 @@ DOCS = ['README.md', *(osp.relpath(path, REPO) for pattern in ('docs/*.md', 'con
 LAUNCHED = {'tools/dist_train.sh': 'tools/train.py', 'tools/dist_test.sh': 'tools/test.py'}
 
 
-def documented_commands():
+def fenced_blocks(doc, language=''):
+    """The fenced blocks of ``doc`` (those opened with ```language, if given)."""
+    # split at lines that start with ```: text, opening language, block, closing language (empty), text, ...
+    pieces = re.split(r'^```(.*)$', open(osp.join(REPO, doc)).read(), flags=re.M)
+    return [block for lang, block in zip(pieces[1::4], pieces[2::4]) if lang.strip() == language or not language]
+
+
+def documented_commands(with_env=False):
     """``(doc, command line)`` for every tools/ or demo/ command in a fenced block of the docs (continuation
-    lines joined, comments dropped)."""
+    lines joined, comments dropped); ``with_env`` keeps environment assignments in front (``NNODES=2 ...``)."""
     for doc in DOCS:
-        # fenced blocks: the odd pieces between lines that start with ```
-        pieces = re.split(r'^```.*$', open(osp.join(REPO, doc)).read(), flags=re.M)
-        for block in pieces[1::2]:
+        for block in fenced_blocks(doc):
             for line in block.replace('\\\n', ' ').splitlines():
-                line = re.sub(r'^([A-Z_]+=\S+ )+', '', line.split('  #')[0].strip())  # NNODES=2 ... tools/...
-                if re.match(r'(python |bash )?(tools|demo)/\S+\.(py|sh)\b', line):
-                    yield doc, line
+                line = ' '.join(line.split('  #')[0].split())
+                command = re.sub(r'^([A-Z_]+=\S+ )+', '', line)  # NNODES=2 ... tools/...
+                if re.match(r'(python |bash )?(tools|demo)/\S+\.(py|sh)\b', command):
+                    yield doc, line if with_env else command
 
 
 @lru_cache(maxsize=None)

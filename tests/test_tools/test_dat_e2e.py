@@ -1,13 +1,12 @@
-"""DAT through the real command lines on synthetic data: a few-iteration train and test of the DAT-T config,
-an official checkpoint converted and evaluated with the release config, and the optimizer groups of the
-recipe (no weight decay on norms, biases and relative-position tables)."""
+"""DAT through the real command lines on synthetic data: a few-iteration train and test of the DAT-T config
+and the optimizer groups of the recipe (no weight decay on norms, biases and relative-position tables)."""
 import os.path as osp
 import re
 
 import pytest
 import torch
 
-from tests.smoke import convert_and_evaluate, evaluate, train_smoke
+from tests.smoke import evaluate, train_smoke
 
 CONFIG = 'configs/dat/dat-tiny_in1k.py'
 
@@ -27,13 +26,6 @@ def test_train_writes_checkpoints_and_logs(trained):
 def test_test_tool_evaluates_the_trained_checkpoint(trained, tmp_path):
     config, work_dir, _ = trained
     evaluate(config, osp.join(work_dir, 'iter_4.pth'), '--work-dir', str(tmp_path))
-
-
-def test_converted_official_checkpoint_evaluates_with_the_release_config(imagenet_shapes, tmp_path):
-    from tests.test_converters.test_dat import official_state_dict
-    torch.save({'model': official_state_dict('tiny')}, tmp_path / 'official.pth')
-    convert_and_evaluate('tools/model_converters/dat2mmattn.py', tmp_path / 'official.pth', CONFIG,
-                         imagenet_shapes, tmp_path)
 
 
 @pytest.mark.parametrize('name', ['dat-tiny_in1k', 'dat-small_in1k', 'dat-base_in1k', 'dat-base_in1k-384px'])

@@ -1,14 +1,13 @@
 """DilateFormer-T through the real command lines on synthetic data: train (EMA hook, repeated augmentation),
-test, and evaluation of a converted official checkpoint."""
+test. (Converting and evaluating official weights: tests/test_docs_commands.py.)"""
 import os.path as osp
 import re
 
 import pytest
-import torch
 from mmengine.config import Config
 
 from mmattn.utils import load_checkpoint_file
-from tests.smoke import convert_and_evaluate, evaluate, train_smoke
+from tests.smoke import evaluate, train_smoke
 
 CONFIG = 'configs/dilateformer/dilateformer-tiny_in1k.py'
 
@@ -35,18 +34,6 @@ def test_train_runs_the_recipe_and_writes_checkpoints(trained):
 def test_test_tool_evaluates_the_trained_checkpoint(trained, tmp_path):
     config, work_dir, _ = trained
     evaluate(config, osp.join(work_dir, 'iter_4.pth'), '--work-dir', str(tmp_path))
-
-
-def test_converted_official_checkpoint_evaluates_with_the_release_config(imagenet_shapes, tmp_path):
-    import argparse
-
-    from tests.test_converters.test_dilateformer import random_official_state_dict
-    checkpoint = {'model': random_official_state_dict('tiny'), 'epoch': 299,
-                  'args': argparse.Namespace(model='dilateformer_tiny')}
-    torch.save(checkpoint, tmp_path / 'official.pth')
-    output = convert_and_evaluate('tools/model_converters/dilateformer2mmattn.py', tmp_path / 'official.pth',
-                                  CONFIG, imagenet_shapes, tmp_path)
-    assert 'configs/dilateformer/dilateformer-tiny_in1k.py' in output
 
 
 def test_release_configs_hold_the_official_recipe():

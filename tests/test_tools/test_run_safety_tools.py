@@ -111,3 +111,12 @@ def test_verify_dataset_checks_detection_and_segmentation_records(task, coco_sha
     result = run_tool(*verify)
     assert result.returncode == 1 and '1 of ' in result.stdout, result.stdout[-2000:]
     assert f'{bad}: ' in result.stdout and expected in result.stdout
+
+
+def test_verify_dataset_explains_a_dataset_that_holds_no_samples(coco_shapes):
+    """COCO's 80 class names match none of the generated set's categories: every image is filtered out."""
+    import runpy
+    main = runpy.run_path('tools/misc/verify_dataset.py', run_name='verify_dataset')['main']
+    with pytest.raises(SystemExit, match=r'train_dataloader: the dataset holds no samples.*metainfo\.classes'):
+        main(['configs/davit/mask-rcnn_davit-tiny_fpn_ms-crop-1x_coco.py', '--split', 'train',
+              '--cfg-options', f'train_dataloader.dataset.data_root={coco_shapes}/'])

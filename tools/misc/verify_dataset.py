@@ -55,12 +55,20 @@ def check_record(record: dict) -> Optional[str]:
     return None
 
 
+def initialise_lazily(dataset_cfg) -> None:
+    """Set ``lazy_init`` on a dataset config and on those it wraps: :func:`data_records` initialises them."""
+    dataset_cfg['lazy_init'] = True
+    for inner in dataset_cfg.get('datasets', [dataset_cfg['dataset']] if 'dataset' in dataset_cfg else []):
+        initialise_lazily(inner)
+
+
 def data_records(dataset) -> List[dict]:
     """Every record of a dataset config, through wrappers (RepeatDataset, ConcatDataset, ...)."""
     if hasattr(dataset, 'datasets'):
         return [r for d in dataset.datasets for r in data_records(d)]
     if hasattr(dataset, 'dataset'):
         return data_records(dataset.dataset)
+    dataset.serialize_data = False  # mmengine cannot serialize an empty list: main() explains an empty set
     dataset.full_init()
     return [dataset.get_data_info(i) for i in range(len(dataset))]
 
@@ -80,7 +88,13 @@ def main(argv=None):
         sys.exit(missing)
     records, seen = [], set()
     for loader in loaders:
-        for record in data_records(DATASETS.build(cfg[loader].dataset)):
+        initialise_lazily(cfg[loader].dataset)
+        loader_records = data_records(DATASETS.build(cfg[loader].dataset))
+        if not loader_records:
+            sys.exit(f'{loader}: the dataset holds no samples. Check its data_root and annotation file; for a COCO '
+                     "file, its categories must carry the config's class names (metainfo.classes), or every image "
+                     'is filtered out.')
+        for record in loader_records:
             if record['img_path'] not in seen:
                 seen.add(record['img_path'])
                 records.append(record)
