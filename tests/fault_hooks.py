@@ -1,4 +1,5 @@
-"""Faults for test configs to import (custom_imports): a rank that hangs, a process killed mid-epoch."""
+"""Faults and probes for test configs to import (custom_imports): a rank that hangs, a process killed mid-epoch,
+the share of the parameters each rank holds."""
 import os
 import signal
 import time
@@ -29,3 +30,18 @@ class SigkillHook(Hook):
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if runner.iter == self.at_iter:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+@HOOKS.register_module()
+class ShardProbeHook(Hook):
+    """Writes ``shard_rank{rank}.json`` into the work dir as training starts: how many parameter elements this
+    rank holds (the local shards of FSDP2's DTensors) against the full model's count."""
+
+    def before_train(self, runner):
+        import json
+
+        from torch.distributed.tensor import DTensor
+        params = list(runner.model.parameters())
+        local = sum((p.to_local() if isinstance(p, DTensor) else p).numel() for p in params)
+        with open(os.path.join(runner.work_dir, f'shard_rank{get_rank()}.json'), 'w') as file:
+            json.dump(dict(local=local, full=sum(p.numel() for p in params)), file)
