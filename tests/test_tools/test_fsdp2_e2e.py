@@ -42,12 +42,12 @@ def sharded_run(imagenet_shapes, tmp_path_factory):
 
 def test_each_rank_holds_half_of_the_parameters_and_computes_in_bfloat16(sharded_run):
     _, work_dir, log = sharded_run
-    assert 'FSDP2: 4 modules (DualBlock) and the root sharded across 2 ranks' in log
     probes = [json.load(open(osp.join(work_dir, f'shard_rank{rank}.json'))) for rank in (0, 1)]
     full = probes[0]['full']
     assert probes[0]['local'] + probes[1]['local'] == full
     assert all(0.45 * full < probe['local'] < 0.55 * full for probe in probes), probes
     assert all(probe['compute_dtype'] == 'torch.bfloat16' for probe in probes)  # the config's mixed precision
+    assert 'FSDP2: 4 modules (DualBlock) and the root sharded across 2 ranks' in log
 
 
 def test_checkpoint_is_the_full_model_and_tools_test_evaluates_it_unsharded(sharded_run, tmp_path):
