@@ -14,6 +14,7 @@ import torch.nn as nn
 from mmengine._strategy import DDPStrategy
 from mmengine.device import get_device
 from mmengine.dist import is_main_process
+from mmengine.model import BaseDataPreprocessor
 from mmengine.utils import get_git_hash
 from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
                                                      get_optimizer_state_dict, set_model_state_dict,
@@ -112,8 +113,12 @@ class FSDP2Strategy(DDPStrategy):
     def _wrap_model(self, model: nn.Module) -> nn.Module:
         model = self.convert_model(model)
         if not self.distributed:
-            self.logger.info('FSDP2Strategy without a distributed launcher: the model runs unsharded.')
+            self.logger.info('FSDP2Strategy without a distributed launcher: the model runs unsharded, in fp32.')
             return model.to(get_device())
+        for module in model.modules():
+            if isinstance(module, BaseDataPreprocessor):
+                # FSDP2 moves the tensors to the GPU but not a preprocessor's record of where to send the batches
+                module.to(get_device())
         mesh = init_device_mesh(get_device(), (self.world_size, ))
         names = shard_modules(model, self.wrap_modules, mesh=mesh, mp_policy=self.mp_policy,
                               reshard_after_forward=self.reshard_after_forward)
