@@ -4,6 +4,9 @@ written atomically; unreadable data files named).
 
 :func:`apply` runs on ``import mmattn`` and is idempotent. :func:`adapt_config` is called by the tools on the
 config before the Runner is built. See docs/get_started.md ("Compatibility fixes").
+
+Not patched here: mmengine's ``FSDPStrategy`` wraps with FSDP1, which torch 2.13 refuses without an accelerator;
+``mmattn.engine.FSDP2Strategy`` (on FSDP2's ``fully_shard``, GPU and CPU) takes its place in sharded configs.
 """
 import os
 

@@ -106,10 +106,8 @@ def main(argv=None):
     missing = find_missing_data(cfg, ('test_dataloader', ))
     if missing:
         sys.exit(missing)
-    from mmengine.runner import Runner
-
-    from mmattn.engine import RUN_STOPPING_ERRORS, require_exact_checkpoints
-    runner = Runner.from_cfg(cfg)
+    from mmattn.engine import RUN_STOPPING_ERRORS, build_runner, require_exact_checkpoints
+    runner = build_runner(cfg)
     require_exact_checkpoints(runner)
     if args.out and args.out_item == 'pred' and task_of(cfg) != 'segmentation':
         from mmengine.evaluator import DumpResults

@@ -94,10 +94,8 @@ def main(argv=None):
     missing = find_missing_data(cfg, ('train_dataloader', 'val_dataloader'))
     if missing:
         sys.exit(missing)
-    from mmengine.runner import Runner
-
-    from mmattn.engine import RUN_STOPPING_ERRORS, require_exact_checkpoints
-    runner = Runner.from_cfg(cfg)
+    from mmattn.engine import RUN_STOPPING_ERRORS, build_runner, require_exact_checkpoints
+    runner = build_runner(cfg)
     if cfg.resume:  # the checkpoint resumed from must be this model's (load_from alone may fine-tune)
         require_exact_checkpoints(runner)
     try:

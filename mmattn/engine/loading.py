@@ -35,7 +35,11 @@ def require_exact_checkpoints(runner) -> None:
         while is_model_wrapper(model) or isinstance(model, BaseTTAModel):  # DDP, tools/test.py --tta
             model = model.module
         require_fit(checkpoint, model, filename, revise_keys)
-        _load_checkpoint_to_model(model, checkpoint, strict=True, revise_keys=list(revise_keys))
+        if hasattr(runner, 'strategy'):  # FlexibleRunner: its strategy knows how the (sharded) model loads
+            runner.strategy.load_model_state_dict(checkpoint.get('state_dict', checkpoint), strict=True,
+                                                  revise_keys=list(revise_keys))
+        else:
+            _load_checkpoint_to_model(model, checkpoint, strict=True, revise_keys=list(revise_keys))
         runner._has_loaded = True
         runner.logger.info(f'Load checkpoint from {filename} (every key matched)')
         return checkpoint

@@ -110,6 +110,7 @@ class ReproducibleBatchSampler:
 
     def __init__(self, sampler, batch_size: int, batch_sampler: Optional[dict] = None, drop_last: bool = False):
         self.sampler = sampler  # DistSamplerSeedHook reaches the sampler's set_epoch through this attribute
+        self.batch_size = batch_size  # FlexibleRunner reads it (its strategies' train_micro_batch_size_per_gpu)
         self.batches = (BatchSampler(sampler, batch_size, drop_last) if batch_sampler is None else
                         MMENGINE_DATA_SAMPLERS.build(batch_sampler,
                                                      default_args=dict(sampler=sampler, batch_size=batch_size)))

@@ -35,8 +35,12 @@ def render() -> str:
             meta, task = model['Metadata'], model['task'] or '?'
             published = ', '.join(f'{METRIC.get(metric, metric)} {value}' for result in model.get('Results', [])
                                   for metric, value in result.get('Metrics', {}).items()) or '-'
-            weights = (f'convert the official file: `tools/model_converters/{CONVERTER[name]} SRC DST`'
-                       if task == 'classification' else 'none released (train from the converted classifier)')
+            if task != 'classification':
+                weights = 'none released (train from the converted classifier)'
+            elif 'Weights' in model and not model['Weights']:  # e.g. DaViT-L/H/G: never released
+                weights = 'none released (train from scratch)'
+            else:
+                weights = f'convert the official file: `tools/model_converters/{CONVERTER[name]} SRC DST`'
             lines.append(f"| {model['Name']} | {task} | {_number(meta.get('Parameters'), 'M', 1e6)} | "
                          f"{_number(meta.get('FLOPs'), 'G', 1e9)} | {published} | "
                          f"[config](../{model['Config']}) | {weights} |")

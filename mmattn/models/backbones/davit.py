@@ -165,7 +165,8 @@ class DaViT(StagedBackbone):
         self.set_output_options(len(depths), out_indices, out_type, frozen_stages, norm_eval)
 
         self.stem = Stem(in_channels, self.embed_dims[0])
-        drop_paths = torch.linspace(0, drop_path_rate, 2 * sum(depths)).tolist()
+        # on the CPU also under torch.device('meta'), where the large variants are built without memory
+        drop_paths = torch.linspace(0, drop_path_rate, 2 * sum(depths), device='cpu').tolist()
         self.stages = nn.ModuleList()
         first = 0
         for i, depth in enumerate(depths):

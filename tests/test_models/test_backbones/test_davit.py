@@ -23,6 +23,15 @@ def test_imagenet_classifier_parameter_counts(arch, expected):
     assert count_params(backbone) + count_params(head) == expected
 
 
+# large: the official code's comment (DaViT_large_window12_384); huge, giant: timm's davit_huge / davit_giant
+@pytest.mark.parametrize('arch,expected', [('large', 196_811_752), ('huge', 348_922_856), ('giant', 1_406_470_120)])
+def test_large_classifier_parameter_counts_without_memory(arch, expected):
+    with torch.device('meta'):  # 1.4B parameters would take 5.6 GB
+        backbone = DaViT(arch)
+        head = torch.nn.Linear(backbone.embed_dims[-1], 1000)
+    assert count_params(backbone) + count_params(head) == expected
+
+
 def test_unknown_arch_names_the_choices():
     with pytest.raises(ValueError, match=r"Unknown DaViT arch 'tinny'.*'tiny'"):
         DaViT('tinny')
