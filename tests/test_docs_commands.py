@@ -244,9 +244,11 @@ def test_single_image_and_dataset_commands_run(workspace):
 
 
 def test_python_snippets_run(workspace, monkeypatch):
-    """The API snippets run with the converted DaViT-T weights; each config fragment builds its backbone and
-    loads the weights it names (from the conversion commands of the same page)."""
-    from mmattn.registry import MODELS
+    """The API snippets run with the converted DaViT-T weights; each config fragment builds what it defines: a
+    backbone, which loads the weights it names (converted by the commands of its page), or a strategy."""
+    from mmengine.registry import RUNNERS
+
+    from mmattn.registry import MODELS, STRATEGIES
     from mmattn.utils import load_checkpoint_file
     monkeypatch.chdir(workspace)
     for _, line in documented_commands():
@@ -254,12 +256,16 @@ def test_python_snippets_run(workspace, monkeypatch):
             convert(workspace, line)
     shutil.copy('checkpoints/davit-tiny_in1k.pth', 'davit-tiny.pth')
     snippets = [(doc, block) for doc in DOCS for block in fenced_blocks(doc, 'python')]
-    assert len(snippets) >= 6
+    assert len(snippets) >= 7
     for doc, block in snippets:
         namespace = {}
         exec(compile(block, doc, 'exec'), namespace)
         if 'inference_model' in block:
             assert namespace['result']['topk'], doc
+            continue
+        if 'strategy' in namespace:  # a training strategy for mmengine's FlexibleRunner
+            assert RUNNERS.get(namespace['runner_type']) is not None, doc
+            assert STRATEGIES.build(copy.deepcopy(namespace['strategy'])), doc
             continue
         backbone = namespace.get('backbone') or dict(type='mmattn.DaViT', arch='tiny', out_type='featmap',
                                                      init_cfg=namespace['init_cfg'])
