@@ -24,11 +24,9 @@ import torch.nn.functional as F
 
 BORDERS = ('zeros', 'shift')
 
-# One kernel offset on one rectangle of queries: (neighbour number, query rect, key rect, bias index or None).
-# A rect is a (rows, cols) pair of slices; a key rect may be one row / column that all its queries share
-# (broadcast). The bias index is a (rows, cols) pair of int64 tensors into the rpb table, each of length 1
-# (shared) or the rect's extent.
-_Rect = Tuple[int, tuple, tuple, Optional[Tuple[torch.Tensor, torch.Tensor]]]
+# One kernel offset on one rectangle of queries: (neighbour number, query rect, key rect). A rect is a
+# (rows, cols) pair of slices; a key rect may be a single row / column that all its queries share (broadcast).
+_Rect = Tuple[int, tuple, tuple]
 
 
 def _offset_rects(size: Tuple[int, int], kernel_size: int, dilation: int) -> List[_Rect]:
@@ -50,13 +48,14 @@ def _offset_rects(size: Tuple[int, int], kernel_size: int, dilation: int) -> Lis
             x0, x1 = max(0, -dx), min(W, W - dx)
             if y1 > y0 and x1 > x0:
                 rects.append((i * kernel_size + j, (slice(y0, y1), slice(x0, x1)),
-                              (slice(y0 + dy, y1 + dy), slice(x0 + dx, x1 + dx)), None))
+                              (slice(y0 + dy, y1 + dy), slice(x0 + dx, x1 + dx))))
     rects.sort(key=lambda rect: rect[0] != centre)
     return rects
 
 
-def _shifted_segments(length: int, kernel_size: int, dilation: int) -> List[List[tuple]]:
-    """NATTEN's windows along one axis: per kernel index ``t``, ``(query slice, key slice, bias indices)``.
+def _shifted_segments(length: int, kernel_size: int, dilation: int) -> Tuple[List[List[tuple]], torch.Tensor]:
+    """NATTEN's windows along one axis: per kernel index ``t``, ``(query slice, key slice)`` pairs, and the
+    bias index of neighbour ``t`` of each position, ``(kernel_size, length)`` int64.
 
     The positions ``r, r + dilation, ...`` of each residue class ``r`` form a line of ``m`` members on which
     the window is the ``kernel_size`` members centred on the query, moved inwards at the ends: member ``p`` in
@@ -67,6 +66,7 @@ def _shifted_segments(length: int, kernel_size: int, dilation: int) -> List[List
     """
     half = kernel_size // 2
     segments = [[] for _ in range(kernel_size)]
+    bias = torch.empty(kernel_size, length, dtype=torch.long)
     for residue in range(dilation):
         members = len(range(residue, length, dilation))
 
@@ -74,27 +74,27 @@ def _shifted_segments(length: int, kernel_size: int, dilation: int) -> List[List
             return slice(residue + p0 * dilation, residue + (p1 - 1) * dilation + 1, dilation)
 
         for t in range(kernel_size):
-            segments[t].append((span(half, members - half), span(t, members - 2 * half + t), [t + half]))
+            last = members - kernel_size + t  # the key member of the last window
+            segments[t].append((span(half, members - half), span(t, members - 2 * half + t)))
             if half:
-                segments[t].append((span(0, half), span(t, t + 1), [t - p + kernel_size - 1 for p in range(half)]))
-                last = members - kernel_size + t  # the key member of the last window
-                segments[t].append((span(members - half, members), span(last, last + 1),
-                                    [last - p + kernel_size - 1 for p in range(members - half, members)]))
-    return segments
+                segments[t] += [(span(0, half), span(t, t + 1)), (span(members - half, members), span(last, last + 1))]
+            keys = [min(max(p - half, 0), members - kernel_size) + t for p in range(members)]
+            bias[t, span(0, members)] = torch.tensor([key - p + kernel_size - 1 for p, key in enumerate(keys)])
+    return segments, bias
 
 
 @functools.lru_cache(maxsize=64)
-def _shifted_rects(size: Tuple[int, int], kernel_size: int, dilation: int, device: torch.device) -> List[_Rect]:
-    """NATTEN's shifted windows: the rects of every kernel offset, together covering the map once each."""
-    rows, cols = (_shifted_segments(length, kernel_size, dilation) for length in size)
+def _shifted_layout(size: Tuple[int, int], kernel_size: int, dilation: int) -> Tuple[List[_Rect], tuple]:
+    """NATTEN's shifted windows: the rects of every kernel offset (together covering the map once each), and
+    the bias index of neighbour ``t`` of each row and of each column (see :func:`_shifted_segments`)."""
+    (rows, bias_rows), (cols, bias_cols) = (_shifted_segments(length, kernel_size, dilation) for length in size)
     rects = []
     for i in range(kernel_size):
         for j in range(kernel_size):
-            for q_rows, k_rows, bias_rows in rows[i]:
-                for q_cols, k_cols, bias_cols in cols[j]:
-                    bias = (torch.tensor(bias_rows, device=device), torch.tensor(bias_cols, device=device))
-                    rects.append((i * kernel_size + j, (q_rows, q_cols), (k_rows, k_cols), bias))
-    return rects
+            for q_rows, k_rows in rows[i]:
+                for q_cols, k_cols in cols[j]:
+                    rects.append((i * kernel_size + j, (q_rows, q_cols), (k_rows, k_cols)))
+    return rects, (bias_rows, bias_cols)
 
 
 def _rect(x: torch.Tensor, rect: tuple) -> torch.Tensor:
@@ -104,7 +104,7 @@ def _rect(x: torch.Tensor, rect: tuple) -> torch.Tensor:
 def _first_writes(rects: List[_Rect], size: Tuple[int, int]) -> bool:
     """Whether the first rect pairs every query with the key at its own pixel (the centre of zero borders):
     its pass then writes the outputs and gradients instead of accumulating into zeros."""
-    _, q_rect, k_rect, _ = rects[0]
+    _, q_rect, k_rect = rects[0]
     return all(s.indices(n) == (0, n, 1) for rect in (q_rect, k_rect) for s, n in zip(rect, size))
 
 
@@ -124,55 +124,71 @@ def _add_product(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
         out.add_((a * b).sum_to_size(out.shape))
 
 
-def _bias(rpb: torch.Tensor, index: Tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    return rpb[:, index[0][:, None], index[1][None, :]]
+def _bias_map(rpb: torch.Tensor, bias_index: tuple) -> torch.Tensor:
+    """``rpb`` ``(h, 2K - 1, 2K - 1)`` looked up for every neighbour of every query: ``(h, K * K, H, W)``."""
+    rows, cols = (index.to(rpb.device) for index in bias_index)  # (K, H), (K, W)
+    bias = rpb[:, rows[:, None, :, None], cols[None, :, None, :]]  # (h, K, K, H, W)
+    return bias.flatten(1, 2)
+
+
+def _bias_gradient(grad_logits: torch.Tensor, bias_index: tuple, dtype: torch.dtype) -> torch.Tensor:
+    """The transpose of :func:`_bias_map` summed over the batch: ``(B, h, K * K, H, W)`` -> ``(h, 2K - 1, 2K - 1)``.
+
+    Summing over the rows and columns that share a table entry is a product with one-hot matrices (the row
+    index depends only on the row and ``i``, the column index on the column and ``j``).
+    """
+    rows, cols = bias_index  # (K, H), (K, W)
+    K, H, W = rows.shape[0], rows.shape[1], cols.shape[1]
+    grad = grad_logits.sum(0).to(dtype).unflatten(1, (K, K)).permute(0, 1, 3, 2, 4).reshape(-1, K * H, K * W)
+    row_hot, col_hot = (F.one_hot(index.flatten().to(grad.device), 2 * K - 1).to(dtype) for index in (rows, cols))
+    return row_hot.t() @ grad @ col_hot
 
 
 def _attention_forward(q, k, v, rpb, kernel_size: int, dilations: Tuple[int, ...], scale: float, border: str):
-    """Return ``(out, attn, rects per group)``; heads are split evenly over ``dilations``."""
+    """Return ``(out, attn, layouts)``: per head group (heads are split evenly over ``dilations``) its rects
+    and, for shifted windows, its bias index (see :func:`_shifted_layout`)."""
     B, num_heads, head_dim, H, W = q.shape
     group = num_heads // len(dilations)
     if border == 'zeros':
-        all_rects = [_offset_rects((H, W), kernel_size, dilation) for dilation in dilations]
+        layouts = [(_offset_rects((H, W), kernel_size, dilation), None) for dilation in dilations]
     else:
-        all_rects = [_shifted_rects((H, W), kernel_size, dilation, q.device) for dilation in dilations]
+        layouts = [_shifted_layout((H, W), kernel_size, dilation) for dilation in dilations]
     attn = q.new_zeros(B, num_heads, kernel_size * kernel_size, H, W)
     out = q.new_empty(B, num_heads, head_dim, H, W)
     buffer = q.new_empty(B, group, head_dim, H, W)
-    for g, rects in enumerate(all_rects):
+    for g, (rects, bias_index) in enumerate(layouts):
         heads = slice(g * group, (g + 1) * group)
         qg, kg, vg, logits, outg = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], out[:, heads]
-        for n, q_rect, k_rect, _ in rects:
+        for n, q_rect, k_rect in rects:
             _dot_into(_rect(logits[:, :, n], q_rect), _rect(qg, q_rect), _rect(kg, k_rect), buffer)
         logits.mul_(scale)
         if rpb is not None:  # the bias is added to the scaled logits, as in NATTEN's layers
-            for n, q_rect, _, index in rects:
-                _rect(logits[:, :, n], q_rect).add_(_bias(rpb[heads], index))
+            logits.add_(_bias_map(rpb[heads], bias_index))
         # in-place softmax over the neighbours (zero borders: out-of-map neighbours keep logit 0 and take part)
         logits.sub_(logits.amax(dim=2, keepdim=True)).exp_()
         logits.div_(logits.sum(dim=2, keepdim=True))
         writes = _first_writes(rects, (H, W))
         if not writes:
             outg.zero_()
-        for index, (n, q_rect, k_rect, _) in enumerate(rects):
+        for index, (n, q_rect, k_rect) in enumerate(rects):
             weight = _rect(logits[:, :, n:n + 1], q_rect)
             if index == 0 and writes:
                 torch.mul(weight, vg, out=outg)
             else:
                 _rect(outg, q_rect).addcmul_(weight, _rect(vg, k_rect))
-    return out, attn, all_rects
+    return out, attn, layouts
 
 
-def _attention_backward(grad_out, q, k, v, attn, all_rects, scale, grad_q, grad_k, grad_v, grad_rpb) -> None:
+def _attention_backward(grad_out, q, k, v, attn, layouts, scale, grad_q, grad_k, grad_v, grad_rpb) -> None:
     """Write the gradients into ``grad_q``, ``grad_k``, ``grad_v``, ``grad_rpb`` (each may be None: not
     needed; ``grad_rpb`` is accumulated into)."""
     B, num_heads, head_dim, H, W = q.shape
-    group = num_heads // len(all_rects)
+    group = num_heads // len(layouts)
     grad_out = grad_out.contiguous()
     if grad_q is not None or grad_k is not None or grad_rpb is not None:
         grad_logits = attn.new_empty(B, group, *attn.shape[2:])
         buffer = q.new_empty(B, group, head_dim, H, W)
-    for g, rects in enumerate(all_rects):
+    for g, (rects, bias_index) in enumerate(layouts):
         heads = slice(g * group, (g + 1) * group)
         qg, kg, vg, attng, gout = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], grad_out[:, heads]
         writes = _first_writes(rects, (H, W))
@@ -180,7 +196,7 @@ def _attention_backward(grad_out, q, k, v, attn, all_rects, scale, grad_q, grad_
             grad_vg = grad_v[:, heads]
             if not writes:
                 grad_vg.zero_()
-            for index, (n, q_rect, k_rect, _) in enumerate(rects):
+            for index, (n, q_rect, k_rect) in enumerate(rects):
                 weight = _rect(attng[:, :, n:n + 1], q_rect)
                 if index == 0 and writes:
                     torch.mul(weight, gout, out=grad_vg)
@@ -189,15 +205,12 @@ def _attention_backward(grad_out, q, k, v, attn, all_rects, scale, grad_q, grad_
         if grad_q is None and grad_k is None and grad_rpb is None:
             continue
         grad_logits.zero_()
-        for n, q_rect, k_rect, _ in rects:
+        for n, q_rect, k_rect in rects:
             _dot_into(_rect(grad_logits[:, :, n], q_rect), _rect(gout, q_rect), _rect(vg, k_rect), buffer)
         # softmax backward: a * (g - sum(a * g)); the bias gets it as is, q and k times the logit scale
         grad_logits.sub_((grad_logits * attng).sum(dim=2, keepdim=True)).mul_(attng)
         if grad_rpb is not None:
-            grad_rpbg = grad_rpb[heads]
-            for n, q_rect, _, (rows, cols) in rects:
-                summed = _rect(grad_logits[:, :, n], q_rect).sum_to_size(1, group, len(rows), len(cols))
-                grad_rpbg[:, rows[:, None], cols[None, :]] += summed[0]
+            grad_rpb[heads] += _bias_gradient(grad_logits, bias_index, grad_rpb.dtype)
         grad_logits.mul_(scale)
         for grad, source, of_keys in ((grad_q, kg, False), (grad_k, qg, True)):
             if grad is None:
@@ -205,7 +218,7 @@ def _attention_backward(grad_out, q, k, v, attn, all_rects, scale, grad_q, grad_
             gradg = grad[:, heads]
             if not writes:
                 gradg.zero_()
-            for index, (n, q_rect, k_rect, _) in enumerate(rects):
+            for index, (n, q_rect, k_rect) in enumerate(rects):
                 weight = _rect(grad_logits[:, :, n:n + 1], q_rect)
                 if index == 0 and writes:
                     torch.mul(weight, source, out=gradg)
@@ -228,9 +241,9 @@ class _DilatedNeighbourhoodAttention(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, q, k, v, rpb, kernel_size: int, dilations: Tuple[int, ...], scale: float, border: str):
-        out, attn, all_rects = _attention_forward(q, k, v, rpb, kernel_size, dilations, scale, border)
+        out, attn, layouts = _attention_forward(q, k, v, rpb, kernel_size, dilations, scale, border)
         ctx.save_for_backward(q, k, v, attn)
-        ctx.all_rects, ctx.scale = all_rects, scale
+        ctx.layouts, ctx.scale = layouts, scale
         ctx.rpb_meta = None if rpb is None else (rpb.shape, rpb.dtype)
         return out
 
@@ -239,7 +252,7 @@ class _DilatedNeighbourhoodAttention(torch.autograd.Function):
         q, k, v, attn = ctx.saved_tensors
         grads = [x.new_empty(x.shape) if need else None for x, need in zip((q, k, v), ctx.needs_input_grad)]
         grad_rpb = _rpb_gradient(ctx, q, ctx.needs_input_grad[3])
-        _attention_backward(grad_out, q, k, v, attn, ctx.all_rects, ctx.scale, *grads, grad_rpb)
+        _attention_backward(grad_out, q, k, v, attn, ctx.layouts, ctx.scale, *grads, grad_rpb)
         return (*grads, grad_rpb, None, None, None, None)
 
 
@@ -248,9 +261,9 @@ class _PackedDilatedNeighbourhoodAttention(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, qkv, rpb, kernel_size: int, dilations: Tuple[int, ...], scale: float, border: str):
-        out, attn, all_rects = _attention_forward(*qkv.unbind(1), rpb, kernel_size, dilations, scale, border)
+        out, attn, layouts = _attention_forward(*qkv.unbind(1), rpb, kernel_size, dilations, scale, border)
         ctx.save_for_backward(qkv, attn)
-        ctx.all_rects, ctx.scale = all_rects, scale
+        ctx.layouts, ctx.scale = layouts, scale
         ctx.rpb_meta = None if rpb is None else (rpb.shape, rpb.dtype)
         return out
 
@@ -260,7 +273,7 @@ class _PackedDilatedNeighbourhoodAttention(torch.autograd.Function):
         grad_qkv = qkv.new_empty(qkv.shape) if ctx.needs_input_grad[0] else None
         grad_rpb = _rpb_gradient(ctx, qkv, ctx.needs_input_grad[1])
         grads = grad_qkv.unbind(1) if grad_qkv is not None else (None, None, None)
-        _attention_backward(grad_out, *qkv.unbind(1), attn, ctx.all_rects, ctx.scale, *grads, grad_rpb)
+        _attention_backward(grad_out, *qkv.unbind(1), attn, ctx.layouts, ctx.scale, *grads, grad_rpb)
         return grad_qkv, grad_rpb, None, None, None, None
 
 
