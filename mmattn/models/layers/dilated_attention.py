@@ -15,7 +15,8 @@ k, v stacked in one tensor (a qkv projection's output) and writes its gradient w
 Measured against the unfold formulation in ``tools/analysis/benchmark_dilated_attention.py``.
 """
 import functools
-from typing import List, Optional, Sequence, Tuple, Union
+import math
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -24,48 +25,77 @@ import torch.nn.functional as F
 
 BORDERS = ('zeros', 'shift')
 
-# One kernel offset on one rectangle of queries: (neighbour number, query rect, key rect). A rect is a
-# (rows, cols) pair of slices; a key rect may be a single row / column that all its queries share (broadcast).
-_Rect = Tuple[int, tuple, tuple]
+# The attention of a rectangle of queries to the keys of some kernel offsets is a "piece", made of a rows and a
+# columns axis piece (ts, q, k, block), each with slices of the kernel indices, the query and the key positions.
+# A shifted axis piece has one kernel index t and pairs each query with the key at a fixed offset (q and k
+# slices of equal length); a block axis piece has all kernel indices and one window of keys (k slice of
+# kernel_size positions) that all its queries share (NATTEN's windows at the borders).
+_AxisPiece = Tuple[slice, slice, slice, bool]
 
 
-def _offset_rects(size: Tuple[int, int], kernel_size: int, dilation: int) -> List[_Rect]:
-    """Zero-padded borders: per kernel offset ``n`` whose neighbours are (partly) inside the map.
+class _Piece(NamedTuple):
+    """Index tuples giving the piece's views, all 7-D ``(B, h, d, i, j, y, x)`` with size 1 where a dimension
+    does not apply: ``i``, ``j`` the kernel indices (K on a block axis), ``y``, ``x`` the query rows / columns
+    (1 on a block axis, for the key window its queries share)."""
+    weight: tuple  # of per-neighbour weights ``(B, h, K, K, H, W)``
+    query: tuple  # of a query-side ``(B, h, d, H, W)``
+    key: tuple  # of a key-side ``(B, h, d, H, W)``, then ...
+    swap: bool  # ... dims 4 and 5 swapped (a block on the columns only)
+    identity: bool  # each query with the key at its own pixel, over the whole map
 
-    ``q[..., q_rect]`` are the query pixels whose neighbour number ``n`` lies inside the map, at
-    ``k[..., k_rect]``. The centre offset comes first; it covers the whole map. Offsets whose neighbours all
-    lie outside (maps smaller than the dilated window) are left out: their logits stay 0 and their values 0.
+    @classmethod
+    def make(cls, rows: _AxisPiece, cols: _AxisPiece, size: Tuple[int, int]) -> '_Piece':
+        (rows_t, q_rows, k_rows, row_block), (cols_t, q_cols, k_cols, col_block) = rows, cols
+        every = (slice(None), ) * 3
+        if row_block and col_block:
+            key = (*every, k_rows, k_cols, None, None)
+        elif row_block:
+            key = (*every, k_rows, None, None, k_cols)
+        elif col_block:
+            key = (*every, None, k_rows, k_cols, None)  # (.., 1, y, K, 1), then swapped
+        else:
+            key = (*every, None, None, k_rows, k_cols)
+        identity = all(not block and q.indices(n) == k.indices(n) == (0, n, 1)
+                       for (_, q, k, block), n in zip((rows, cols), size))
+        return cls((slice(None), slice(None), None, rows_t, cols_t, q_rows, q_cols),
+                   (*every, None, None, q_rows, q_cols), key, col_block and not row_block, identity)
+
+
+def _offset_pieces(size: Tuple[int, int], kernel_size: int, dilation: int) -> List[_Piece]:
+    """Zero-padded borders: per kernel offset ``(i, j)`` whose neighbours are (partly) inside the map, the
+    query pixels whose neighbour ``(i, j)`` lies inside the map and those neighbours.
+
+    The centre offset comes first; it covers the whole map. Offsets whose neighbours all lie outside (maps
+    smaller than the dilated window) are left out: their logits stay 0 and their values 0.
     """
-    H, W = size
     pad = dilation * (kernel_size - 1) // 2
-    centre = (kernel_size * kernel_size - 1) // 2
-    rects = []
-    for i in range(kernel_size):
-        dy = i * dilation - pad
-        y0, y1 = max(0, -dy), min(H, H - dy)
-        for j in range(kernel_size):
-            dx = j * dilation - pad
-            x0, x1 = max(0, -dx), min(W, W - dx)
-            if y1 > y0 and x1 > x0:
-                rects.append((i * kernel_size + j, (slice(y0, y1), slice(x0, x1)),
-                              (slice(y0 + dy, y1 + dy), slice(x0 + dx, x1 + dx))))
-    rects.sort(key=lambda rect: rect[0] != centre)
-    return rects
+    axes = []
+    for length in size:
+        axis = {}
+        for t in range(kernel_size):
+            shift = t * dilation - pad
+            start, stop = max(0, -shift), min(length, length - shift)
+            if stop > start:
+                axis[t] = (slice(t, t + 1), slice(start, stop), slice(start + shift, stop + shift), False)
+        axes.append(axis)
+    centre = kernel_size // 2
+    pairs = [(rows, cols) for rows in axes[0].values() for cols in axes[1].values()]
+    pairs.sort(key=lambda pair: (pair[0][0].start, pair[1][0].start) != (centre, centre))
+    return [_Piece.make(rows, cols, size) for rows, cols in pairs]
 
 
-def _shifted_segments(length: int, kernel_size: int, dilation: int) -> Tuple[List[List[tuple]], torch.Tensor]:
-    """NATTEN's windows along one axis: per kernel index ``t``, ``(query slice, key slice)`` pairs, and the
-    bias index of neighbour ``t`` of each position, ``(kernel_size, length)`` int64.
+def _shifted_axis(length: int, kernel_size: int, dilation: int) -> Tuple[List[_AxisPiece], torch.Tensor]:
+    """NATTEN's windows along one axis: the axis pieces, and the bias index of neighbour ``t`` of each
+    position, ``(kernel_size, length)`` int64.
 
     The positions ``r, r + dilation, ...`` of each residue class ``r`` form a line of ``m`` members on which
     the window is the ``kernel_size`` members centred on the query, moved inwards at the ends: member ``p`` in
-    the interior ``[half, m - half)`` has neighbour ``t`` at member ``p - half + t`` (a shifted view); the first
-    ``half`` members all share the first window (neighbour ``t`` is member ``t``, one broadcast line) and the
-    last ``half`` the last window. The bias index is the key's offset from the query in members, plus
-    ``kernel_size - 1``.
+    the interior ``[half, m - half)`` has neighbour ``t`` at member ``p - half + t`` (a shifted piece per
+    ``t``); the first ``half`` members all share the first window and the last ``half`` the last one (a block
+    piece each). The bias index is the key's offset from the query in members, plus ``kernel_size - 1``.
     """
     half = kernel_size // 2
-    segments = [[] for _ in range(kernel_size)]
+    pieces = []
     bias = torch.empty(kernel_size, length, dtype=torch.long)
     for residue in range(dilation):
         members = len(range(residue, length, dilation))
@@ -74,51 +104,52 @@ def _shifted_segments(length: int, kernel_size: int, dilation: int) -> Tuple[Lis
             return slice(residue + p0 * dilation, residue + (p1 - 1) * dilation + 1, dilation)
 
         for t in range(kernel_size):
-            last = members - kernel_size + t  # the key member of the last window
-            segments[t].append((span(half, members - half), span(t, members - 2 * half + t)))
-            if half:
-                segments[t] += [(span(0, half), span(t, t + 1)), (span(members - half, members), span(last, last + 1))]
+            pieces.append((slice(t, t + 1), span(half, members - half), span(t, members - 2 * half + t), False))
             keys = [min(max(p - half, 0), members - kernel_size) + t for p in range(members)]
             bias[t, span(0, members)] = torch.tensor([key - p + kernel_size - 1 for p, key in enumerate(keys)])
-    return segments, bias
+        if half:
+            pieces.append((slice(None), span(0, half), span(0, kernel_size), True))
+            pieces.append((slice(None), span(members - half, members), span(members - kernel_size, members), True))
+    return pieces, bias
 
 
 @functools.lru_cache(maxsize=64)
-def _shifted_layout(size: Tuple[int, int], kernel_size: int, dilation: int) -> Tuple[List[_Rect], tuple]:
-    """NATTEN's shifted windows: the rects of every kernel offset (together covering the map once each), and
-    the bias index of neighbour ``t`` of each row and of each column (see :func:`_shifted_segments`)."""
-    (rows, bias_rows), (cols, bias_cols) = (_shifted_segments(length, kernel_size, dilation) for length in size)
-    rects = []
-    for i in range(kernel_size):
-        for j in range(kernel_size):
-            for q_rows, k_rows in rows[i]:
-                for q_cols, k_cols in cols[j]:
-                    rects.append((i * kernel_size + j, (q_rows, q_cols), (k_rows, k_cols)))
-    return rects, (bias_rows, bias_cols)
+def _shifted_layout(size: Tuple[int, int], kernel_size: int, dilation: int) -> Tuple[List[_Piece], tuple]:
+    """NATTEN's shifted windows: the pieces (together covering every neighbour of every query once), and the
+    bias index of neighbour ``t`` of each row and of each column (see :func:`_shifted_axis`)."""
+    (rows, bias_rows), (cols, bias_cols) = (_shifted_axis(length, kernel_size, dilation) for length in size)
+    return [_Piece.make(r, c, size) for r in rows for c in cols], (bias_rows, bias_cols)
 
 
-def _rect(x: torch.Tensor, rect: tuple) -> torch.Tensor:
-    return x[..., rect[0], rect[1]]
+def _query_view(x: torch.Tensor, piece: _Piece) -> torch.Tensor:
+    return x[piece.query]
 
 
-def _first_writes(rects: List[_Rect], size: Tuple[int, int]) -> bool:
-    """Whether the first rect pairs every query with the key at its own pixel (the centre of zero borders):
-    its pass then writes the outputs and gradients instead of accumulating into zeros."""
-    _, q_rect, k_rect = rects[0]
-    return all(s.indices(n) == (0, n, 1) for rect in (q_rect, k_rect) for s, n in zip(rect, size))
+def _key_view(x: torch.Tensor, piece: _Piece) -> torch.Tensor:
+    x = x[piece.key]
+    return x.transpose(4, 5) if piece.swap else x
+
+
+def _weight_view(weights: torch.Tensor, piece: _Piece) -> torch.Tensor:
+    return weights[piece.weight]
 
 
 def _dot_into(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor, buffer: torch.Tensor) -> None:
-    """``out = (a * b).sum(dim=2)`` for ``(B, h, d, y, x)`` views (``b`` may broadcast), through a reused
-    scratch ``buffer``."""
-    scratch = buffer[..., :a.shape[-2], :a.shape[-1]]
-    torch.mul(a, b, out=scratch)
-    torch.sum(scratch, dim=2, out=out)
+    """``out = (a * b).sum(dim=2, keepdim=True)`` for piece views; a shifted piece goes through a reused
+    scratch ``buffer`` ``(B, h, d, H, W)``."""
+    shape = torch.broadcast_shapes(a.shape, b.shape)
+    if shape[3:5] == (1, 1):
+        scratch = buffer[..., :shape[-2], :shape[-1]][:, :, :, None, None]
+        torch.mul(a, b, out=scratch)
+    else:  # a block piece: a few rows / columns
+        scratch = a * b
+    torch.sum(scratch, dim=2, keepdim=True, out=out)
 
 
 def _add_product(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
-    """``out += a * b``, summing over the rows / columns that ``out`` shares (a broadcast key line)."""
-    if out.shape[-2:] == b.shape[-2:]:
+    """``out += a * b``, summed over what ``out`` does not have (the kernel indices of a block piece on the
+    query side, the queries sharing a key window on the key side)."""
+    if out.shape == torch.broadcast_shapes(a.shape, b.shape):
         out.addcmul_(a, b)
     else:
         out.add_((a * b).sum_to_size(out.shape))
@@ -145,37 +176,38 @@ def _bias_gradient(grad_logits: torch.Tensor, bias_index: tuple, dtype: torch.dt
 
 
 def _attention_forward(q, k, v, rpb, kernel_size: int, dilations: Tuple[int, ...], scale: float, border: str):
-    """Return ``(out, attn, layouts)``: per head group (heads are split evenly over ``dilations``) its rects
+    """Return ``(out, attn, layouts)``: per head group (heads are split evenly over ``dilations``) its pieces
     and, for shifted windows, its bias index (see :func:`_shifted_layout`)."""
     B, num_heads, head_dim, H, W = q.shape
     group = num_heads // len(dilations)
     if border == 'zeros':
-        layouts = [(_offset_rects((H, W), kernel_size, dilation), None) for dilation in dilations]
+        layouts = [(_offset_pieces((H, W), kernel_size, dilation), None) for dilation in dilations]
     else:
         layouts = [_shifted_layout((H, W), kernel_size, dilation) for dilation in dilations]
     attn = q.new_zeros(B, num_heads, kernel_size * kernel_size, H, W)
     out = q.new_empty(B, num_heads, head_dim, H, W)
     buffer = q.new_empty(B, group, head_dim, H, W)
-    for g, (rects, bias_index) in enumerate(layouts):
+    for g, (pieces, bias_index) in enumerate(layouts):
         heads = slice(g * group, (g + 1) * group)
         qg, kg, vg, logits, outg = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], out[:, heads]
-        for n, q_rect, k_rect in rects:
-            _dot_into(_rect(logits[:, :, n], q_rect), _rect(qg, q_rect), _rect(kg, k_rect), buffer)
+        weights = logits.unflatten(2, (kernel_size, kernel_size))
+        for piece in pieces:
+            _dot_into(_weight_view(weights, piece), _query_view(qg, piece), _key_view(kg, piece), buffer)
         logits.mul_(scale)
         if rpb is not None:  # the bias is added to the scaled logits, as in NATTEN's layers
             logits.add_(_bias_map(rpb[heads], bias_index))
         # in-place softmax over the neighbours (zero borders: out-of-map neighbours keep logit 0 and take part)
         logits.sub_(logits.amax(dim=2, keepdim=True)).exp_()
         logits.div_(logits.sum(dim=2, keepdim=True))
-        writes = _first_writes(rects, (H, W))
+        writes = pieces[0].identity  # its pass writes the outputs / gradients instead of adding into zeros
         if not writes:
             outg.zero_()
-        for index, (n, q_rect, k_rect) in enumerate(rects):
-            weight = _rect(logits[:, :, n:n + 1], q_rect)
+        for index, piece in enumerate(pieces):
+            weight, values, target = _weight_view(weights, piece), _key_view(vg, piece), _query_view(outg, piece)
             if index == 0 and writes:
-                torch.mul(weight, vg, out=outg)
+                torch.mul(weight, values, out=target)
             else:
-                _rect(outg, q_rect).addcmul_(weight, _rect(vg, k_rect))
+                _add_product(target, weight, values)
     return out, attn, layouts
 
 
@@ -184,48 +216,53 @@ def _attention_backward(grad_out, q, k, v, attn, layouts, scale, grad_q, grad_k,
     needed; ``grad_rpb`` is accumulated into)."""
     B, num_heads, head_dim, H, W = q.shape
     group = num_heads // len(layouts)
+    K = math.isqrt(attn.shape[2])
     grad_out = grad_out.contiguous()
     if grad_q is not None or grad_k is not None or grad_rpb is not None:
         grad_logits = attn.new_empty(B, group, *attn.shape[2:])
+        grad_weights = grad_logits.unflatten(2, (K, K))
         buffer = q.new_empty(B, group, head_dim, H, W)
-    for g, (rects, bias_index) in enumerate(layouts):
+    for g, (pieces, bias_index) in enumerate(layouts):
         heads = slice(g * group, (g + 1) * group)
         qg, kg, vg, attng, gout = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], grad_out[:, heads]
-        writes = _first_writes(rects, (H, W))
-        if grad_v is not None:
+        weights = attng.unflatten(2, (K, K))
+        writes = pieces[0].identity  # its pass writes the outputs / gradients instead of adding into zeros
+        if grad_v is not None:  # dL/dv[keys] += a * dL/dout[queries]
             grad_vg = grad_v[:, heads]
             if not writes:
                 grad_vg.zero_()
-            for index, (n, q_rect, k_rect) in enumerate(rects):
-                weight = _rect(attng[:, :, n:n + 1], q_rect)
+            for index, piece in enumerate(pieces):
+                weight, upstream = _weight_view(weights, piece), _query_view(gout, piece)
+                target = _key_view(grad_vg, piece)
                 if index == 0 and writes:
-                    torch.mul(weight, gout, out=grad_vg)
-                else:  # dL/dv[k_rect] += a * dL/dout[q_rect]
-                    _add_product(_rect(grad_vg, k_rect), weight, _rect(gout, q_rect))
+                    torch.mul(weight, upstream, out=target)
+                else:
+                    _add_product(target, weight, upstream)
         if grad_q is None and grad_k is None and grad_rpb is None:
             continue
         grad_logits.zero_()
-        for n, q_rect, k_rect in rects:
-            _dot_into(_rect(grad_logits[:, :, n], q_rect), _rect(gout, q_rect), _rect(vg, k_rect), buffer)
+        for piece in pieces:
+            _dot_into(_weight_view(grad_weights, piece), _query_view(gout, piece), _key_view(vg, piece), buffer)
         # softmax backward: a * (g - sum(a * g)); the bias gets it as is, q and k times the logit scale
         grad_logits.sub_((grad_logits * attng).sum(dim=2, keepdim=True)).mul_(attng)
         if grad_rpb is not None:
             grad_rpb[heads] += _bias_gradient(grad_logits, bias_index, grad_rpb.dtype)
         grad_logits.mul_(scale)
-        for grad, source, of_keys in ((grad_q, kg, False), (grad_k, qg, True)):
+        # dL/dq[queries] += dL/dlogit * k[keys];  dL/dk[keys] += dL/dlogit * q[queries]
+        for grad, source, grad_view, source_view in ((grad_q, kg, _query_view, _key_view),
+                                                     (grad_k, qg, _key_view, _query_view)):
             if grad is None:
                 continue
             gradg = grad[:, heads]
             if not writes:
                 gradg.zero_()
-            for index, (n, q_rect, k_rect) in enumerate(rects):
-                weight = _rect(grad_logits[:, :, n:n + 1], q_rect)
+            for index, piece in enumerate(pieces):
+                weight, other = _weight_view(grad_weights, piece), source_view(source, piece)
+                target = grad_view(gradg, piece)
                 if index == 0 and writes:
-                    torch.mul(weight, source, out=gradg)
-                elif of_keys:  # dL/dk[k_rect] += dL/dlogit * q[q_rect]
-                    _add_product(_rect(gradg, k_rect), weight, _rect(source, q_rect))
-                else:  # dL/dq[q_rect] += dL/dlogit * k[k_rect]
-                    _rect(gradg, q_rect).addcmul_(weight, _rect(source, k_rect))
+                    torch.mul(weight, other, out=target)
+                else:
+                    _add_product(target, weight, other)
 
 
 def _rpb_gradient(ctx, like: torch.Tensor, needed: bool) -> Optional[torch.Tensor]:
