@@ -1,18 +1,23 @@
-"""Dilated sliding-window (neighbourhood) attention on 2-D maps, and DilateFormer's multi-scale version.
+"""Dilated sliding-window (neighbourhood) attention on 2-D maps: DilateFormer's multi-scale version and
+NATTEN's neighbourhood attention with relative-position bias (DAT++).
 
-Every query pixel attends to the ``kernel_size x kernel_size`` pixels around it, spaced ``dilation`` apart.
-Border semantics follow the unfold formulation of the official DilateFormer: keys and values are zero-padded
-*after* their projection, so a neighbour outside the map has ``k = 0`` (its logit is exactly 0 and it still
-takes part in the softmax) and ``v = 0``. Neighbours are not masked and windows are not shifted inwards (which
-is what NATTEN would do).
+Every query pixel attends to ``kernel_size x kernel_size`` pixels spaced ``dilation`` apart. Two border modes:
 
-:func:`dilated_neighbourhood_attention` computes this without materialising the ``kernel_size**2`` unfolded
-copies of k and v: for each of the ``kernel_size**2`` offsets it multiplies q with a shifted *view* of k over
-the rectangle where the neighbour lies inside the map (everything outside keeps the logit 0), and in the same
-way accumulates the softmax-weighted shifted views of v. A hand-written backward walks the same offsets, so
+- ``'zeros'`` (DilateFormer's unfold formulation): the window is centred on the query and keys and values are
+  zero-padded *after* their projection, so a neighbour outside the map has ``k = 0`` (its logit is exactly 0
+  and it still takes part in the softmax) and ``v = 0``.
+- ``'shift'`` (NATTEN 0.14-0.17): the window is shifted inwards at the borders so that it stays inside the map
+  (dilated: inside the query's residue class modulo ``dilation``); an optional table ``rpb`` adds a bias
+  indexed by the key's position relative to the query.
+
+:func:`dilated_neighbourhood_attention` computes both without materialising the ``kernel_size**2`` unfolded
+copies of k and v: for each kernel offset it multiplies q with a shifted *view* of k over the rectangle of
+queries whose neighbour lies inside the map, and in the same way accumulates the softmax-weighted shifted views
+of v. NATTEN's border strips, whose queries share one window, take all the offsets of that axis at once (a
+"block" piece: the window's keys broadcast over the strip). A hand-written backward walks the same pieces, so
 autograd keeps only q, k, v and the attention weights. :func:`packed_dilated_neighbourhood_attention` takes q,
 k, v stacked in one tensor (a qkv projection's output) and writes its gradient without a stacking copy.
-Measured against the unfold formulation in ``tools/analysis/benchmark_dilated_attention.py``.
+Measured against unfold formulations in ``tools/analysis/benchmark_dilated_attention.py``.
 """
 import functools
 import math
