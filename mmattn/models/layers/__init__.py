@@ -1,5 +1,5 @@
 from .channel_attention import ChannelGroupAttention
-from .common import ConvPosEnc, Mlp
+from .common import ConvMlp, ConvPosEnc, Mlp
 from .deformable_attention import DeformableAttention
 from .dilated_attention import (MultiScaleDilatedAttention, dilated_neighbourhood_attention,
                                 packed_dilated_neighbourhood_attention)
@@ -10,6 +10,6 @@ from .window_attention import (WindowAttention, pad_to_multiple, window_partitio
 __all__ = [
     'DeformableAttention', 'ShiftedWindowAttention',
     'MultiScaleDilatedAttention', 'dilated_neighbourhood_attention', 'packed_dilated_neighbourhood_attention',
-    'ChannelGroupAttention', 'ConvPosEnc', 'Mlp', 'WindowAttention', 'pad_to_multiple',
+    'ChannelGroupAttention', 'ConvMlp', 'ConvPosEnc', 'Mlp', 'WindowAttention', 'pad_to_multiple',
     'window_partition', 'window_reverse'
 ]
