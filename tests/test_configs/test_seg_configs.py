@@ -29,10 +29,13 @@ DROP_PATH = {
     f'davit-tiny_{UPERNET}': 0.3, f'davit-small_{UPERNET}': 0.3, f'davit-base_{UPERNET}': 0.3,
     f'dat-tiny_{UPERNET}': 0.3, f'dat-small_{UPERNET}': 0.5, f'dat-base_{UPERNET}': 0.7,
     f'dat-tiny_{FPN}': 0.4, f'dat-small_{FPN}': 0.4, f'dat-base_{FPN}': 0.7,
+    f'datpp-tiny_{UPERNET}': 0.3, f'datpp-small_{UPERNET}': 0.5, f'datpp-base_{UPERNET}': 0.7,
+    f'datpp-tiny_{FPN}': 0.4, f'datpp-small_{FPN}': 0.4, f'datpp-base_{FPN}': 0.7,
     f'dilateformer-tiny_{UPERNET}': 0.3, f'dilateformer-small_{UPERNET}': 0.3, f'dilateformer-base_{UPERNET}': 0.3,
     f'dilateformer-tiny_{FPN}': 0.3, f'dilateformer-small_{FPN}': 0.3, f'dilateformer-base_{FPN}': 0.3,
 }
-BACKBONE_TYPES = {'davit': 'mmattn.DaViT', 'dat': 'mmattn.DAT', 'dilateformer': 'mmattn.DilateFormer'}
+BACKBONE_TYPES = {'davit': 'mmattn.DaViT', 'dat': 'mmattn.DAT', 'datpp': 'mmattn.DATPlusPlus',
+                  'dilateformer': 'mmattn.DilateFormer'}
 # DaViT paper / official README: UPerNet params T 60M, S 81M, B 121M (rounded to 1M)
 DAVIT_UPERNET_PARAMS_M = {'tiny': 60, 'small': 81, 'base': 121}
 TINY = sorted(name for name in CONFIGS if '-tiny_' in name)
