@@ -8,6 +8,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from tests.naive_natten import naive_av, naive_qk_rpb  # NATTEN 0.14's functions, naively
+
 
 ARCHS = {  # the official configs/dat_{tiny,small,base}.yaml (dim_stem = dims[0])
     'tiny': dict(dims=[64, 128, 256, 512], heads=[2, 4, 8, 16], groups=[1, 2, 4, 8]),
@@ -62,7 +64,6 @@ class NeighborhoodAttention2D(nn.Module):
             _, H, W, _ = x.shape
         qkv = self.qkv(x).reshape(B, H, W, 3, self.num_heads, self.head_dim).permute(3, 0, 4, 1, 2, 5)
         q, k, v = qkv[0] * self.scale, qkv[1], qkv[2]
-        from tests.naive_natten import naive_av, naive_qk_rpb  # NATTEN 0.14's functions, naively
         attn = naive_qk_rpb(q, k, self.rpb, self.kernel_size, 1).softmax(dim=-1)
         x = naive_av(attn, v, self.kernel_size, 1).permute(0, 2, 3, 1, 4).reshape(B, H, W, C)
         x = x[:, :Hp, :Wp, :]

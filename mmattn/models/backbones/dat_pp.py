@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 
 from mmattn.registry import MODELS
-from ..layers import DeformableAttention
+from ..layers import DeformableAttention, NeighbourhoodAttention
 from .dat import DAT, Downsample
 
 
@@ -102,7 +102,6 @@ class DATPlusPlus(DAT):
     def make_attention(kind: str, stage: int, settings: dict) -> nn.Module:
         dim, heads = settings['embed_dims'][stage], settings['num_heads'][stage]
         if kind == 'N':
-            from ..layers import NeighbourhoodAttention  # TEMPORARY until branch na lands
             return NeighbourhoodAttention(dim, heads, kernel_size=settings['neighbourhood_size'])
         fmap = settings['img_size'] // 2**(stage + 2)
         return DeformableAttention(dim, heads, settings['num_groups'][stage], settings['offset_kernel_sizes'][stage],
