@@ -189,7 +189,7 @@ class DAT(StagedBackbone):
         self.set_output_options(len(depths), out_indices, out_type, frozen_stages, norm_eval)
 
         self.stem = self.make_stem(in_channels, self.embed_dims[0])
-        drop_paths = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        drop_paths = torch.linspace(0, drop_path_rate, sum(depths), device='cpu').tolist()
         self.stages = nn.ModuleList()
         first = 0
         for i, depth in enumerate(depths):

@@ -40,15 +40,18 @@ def small_pair():
 @pytest.mark.parametrize('arch,expected', [('tiny', 23_962_876), ('small', 53_127_366), ('base', 93_690_640)])
 def test_official_param_counts(arch, expected):
     """models.md: T 23.96M, S 53.13M, B 93.69M, by building the official definition (exact integers here)."""
-    assert sum(p.numel() for p in build_official(arch).parameters()) == expected
-    backbone = DATPlusPlus(arch)
+    with torch.device('meta'):  # shapes only
+        official = build_official(arch)
+        backbone = DATPlusPlus(arch)
+    assert sum(p.numel() for p in official.parameters()) == expected
     assert sum(p.numel() for p in backbone.parameters()) + backbone.embed_dims[-1] * 1000 + 1000 == expected
 
 
-@pytest.mark.parametrize('size', [(224, 224), (97, 61), (45, 29)])
+@pytest.mark.parametrize('size', [(224, 224), (97, 61), (57, 45)])
 def test_official_numerics(small_pair, size):
     """Converted official weights give the official logits (float64) at 224, at odd sizes and where the
-    neighbourhood attention pads maps smaller than its kernel (45x29: stages 2-4)."""
+    neighbourhood attention pads maps smaller than its kernel (57x45: stages 2-4; no one-pixel axis, where the
+    official code divides by zero)."""
     official, ours, head = small_pair
     x = torch.randn(2, 3, *size, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -74,13 +77,13 @@ def test_official_numerics_deformable_blocks(size=(97, 61)):
 
 
 def test_official_numerics_tiny_224():
-    """The released Tiny layout end to end: official-layout state dict -> convert_datpp -> logits (float32)."""
-    official = randomize_(build_official('tiny', num_classes=10), seed=5).eval()
+    """The released Tiny layout end to end: official-layout state dict -> convert_datpp -> logits (float64)."""
+    official = randomize_(build_official('tiny', num_classes=10), seed=5).double().eval()
     converted, meta = convert_datpp(official.state_dict())
     assert meta == dict(arch='tiny', source_layout='official', num_classes=10)
-    ours = DATPlusPlus('tiny').eval()
+    ours = DATPlusPlus('tiny').double().eval()
     ours.load_state_dict({k[len('backbone.'):]: v for k, v in converted.items() if k.startswith('backbone.')})
-    x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(1, 3, 224, 224, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         expected = official(x)
         logits = torch.nn.functional.linear(ours(x)[0], converted['head.fc.weight'], converted['head.fc.bias'])
