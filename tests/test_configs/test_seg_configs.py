@@ -171,6 +171,9 @@ SMALL_ARCHS = {
     'dat': dict(embed_dims=[16, 32, 64, 128], depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8], num_groups=[1, 1, 2, 4],
                 stage_specs=['LS', 'LS', 'LD', 'LD'], window_size=7, offset_kernel_sizes=[9, 7, 5, 3],
                 offset_range_factors=[2, 2, 2, 2], img_size=224),
+    'datpp': dict(embed_dims=[16, 32, 64, 128], depths=[1, 1, 1, 2], num_heads=[1, 2, 4, 8], num_groups=[1, 1, 2, 4],
+                  stage_specs=['N', 'D', 'N', 'DD'], neighbourhood_size=7, offset_strides=[8, 4, 2, 1],
+                  offset_kernel_sizes=[9, 7, 5, 3], img_size=224),
 }
 
 
