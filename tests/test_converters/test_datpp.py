@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from mmattn.converters import ConversionError, convert_dat, convert_datpp
-from tests.conftest import run_tool
 from tests.official_datpp import build_official
 from tests.test_converters.test_dat import official_state_dict as official_v1_state_dict
 
@@ -65,10 +64,17 @@ def test_missing_key_is_listed(official_tiny):
         convert_datpp(broken)
 
 
-def test_command_line(official_tiny, tmp_path):
+def test_command_line(official_tiny, tmp_path, capsys):
+    """The script in-process (a subprocess would spend its time importing)."""
+    import runpy
+    import sys
     src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
     torch.save({'model': official_tiny, 'epoch': 300}, src)
-    result = run_tool('tools/model_converters/datpp2mmattn.py', str(src), str(dst))
-    assert result.returncode == 0 and 'configs/datpp/datpp-tiny_in1k.py' in result.stdout
+    argv, sys.argv = sys.argv, ['datpp2mmattn.py', str(src), str(dst)]
+    try:
+        runpy.run_path('tools/model_converters/datpp2mmattn.py', run_name='__main__')
+    finally:
+        sys.argv = argv
+    assert 'configs/datpp/datpp-tiny_in1k.py' in capsys.readouterr().out
     saved = torch.load(dst, weights_only=True)
     assert saved['meta']['arch'] == 'tiny' and len(saved['state_dict']) == 589
