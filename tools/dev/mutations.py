@@ -8,6 +8,7 @@ T_DAT_PINS = 'tests/test_models/test_backbones/test_dat_pins.py'
 T_DEFORMABLE = 'tests/test_models/test_layers/test_deformable_attention.py'
 T_DAVIT_ATTN = 'tests/test_models/test_layers/test_davit_attention.py'
 T_DILATED = 'tests/test_models/test_layers/test_dilated_attention.py'
+T_NATTEN = 'tests/test_models/test_layers/test_neighbourhood_attention.py'
 T_SHIFTED = 'tests/test_models/test_layers/test_shifted_window_attention.py'
 T_LOOPS = 'tests/test_engine/test_loops.py'
 T_SAFETY = 'tests/test_engine/test_run_safety.py'
@@ -46,6 +47,22 @@ MUTATIONS = [
     dict(name='dilated attention: logits scaled by head_dim**-0.25', file='mmattn/models/layers/dilated_attention.py',
          find='self.scale = qk_scale or self.head_dim**-0.5', replace='self.scale = qk_scale or self.head_dim**-0.25',
          tests=[T_DILATED]),
+    dict(name='neighbourhood attention: border windows not shifted inwards',
+         file='mmattn/models/layers/dilated_attention.py',
+         find='pieces.append((slice(None), span(0, half), span(0, kernel_size), True))',
+         replace='pieces.append((slice(None), span(0, half), span(1, kernel_size + 1), True))', tests=[T_NATTEN]),
+    dict(name='neighbourhood attention: bias indexed by the window position, not the offset',
+         file='mmattn/models/layers/dilated_attention.py',
+         find='torch.tensor([key - p + kernel_size - 1 for p, key in enumerate(keys)])',
+         replace='torch.tensor([t + half for p, key in enumerate(keys)])', tests=[T_NATTEN]),
+    dict(name='neighbourhood attention: bias gradient dropped', file='mmattn/models/layers/dilated_attention.py',
+         find='grad_rpb[heads] += _bias_gradient(grad_logits, bias_index, grad_rpb.dtype)', replace='pass',
+         tests=[T_NATTEN]),
+    dict(name='neighbourhood attention: small maps padded after the qkv projection',
+         file='mmattn/models/layers/dilated_attention.py',
+         find='            qkv += self.qkv.bias[:, None]\n',
+         replace='            qkv += self.qkv.bias[:, None]\n        qkv.view(B, -1, Hp, Wp)[..., H:, :] = 0\n'
+         '        qkv.view(B, -1, Hp, Wp)[..., W:] = 0\n', tests=[T_NATTEN]),
     dict(name='shifted windows: shift in the wrong direction', file='mmattn/models/layers/shifted_window_attention.py',
          find='x = torch.roll(x, shifts=(-shift, -shift), dims=(1, 2))',
          replace='x = torch.roll(x, shifts=(shift, shift), dims=(1, 2))', tests=[T_SHIFTED]),

@@ -1,21 +1,27 @@
-"""Dilated sliding-window (neighbourhood) attention on 2-D maps, and DilateFormer's multi-scale version.
+"""Dilated sliding-window (neighbourhood) attention on 2-D maps: DilateFormer's multi-scale version and
+NATTEN's neighbourhood attention with relative-position bias (DAT++).
 
-Every query pixel attends to the ``kernel_size x kernel_size`` pixels around it, spaced ``dilation`` apart.
-Border semantics follow the unfold formulation of the official DilateFormer: keys and values are zero-padded
-*after* their projection, so a neighbour outside the map has ``k = 0`` (its logit is exactly 0 and it still
-takes part in the softmax) and ``v = 0``. Neighbours are not masked and windows are not shifted inwards (which
-is what NATTEN would do).
+Every query pixel attends to ``kernel_size x kernel_size`` pixels spaced ``dilation`` apart. Two border modes:
 
-:func:`dilated_neighbourhood_attention` computes this without materialising the ``kernel_size**2`` unfolded
-copies of k and v: for each of the ``kernel_size**2`` offsets it multiplies q with a shifted *view* of k over
-the rectangle where the neighbour lies inside the map (everything outside keeps the logit 0), and in the same
-way accumulates the softmax-weighted shifted views of v. A hand-written backward walks the same offsets, so
+- ``'zeros'`` (DilateFormer's unfold formulation): the window is centred on the query and keys and values are
+  zero-padded *after* their projection, so a neighbour outside the map has ``k = 0`` (its logit is exactly 0
+  and it still takes part in the softmax) and ``v = 0``.
+- ``'shift'`` (NATTEN 0.14-0.17): the window is shifted inwards at the borders so that it stays inside the map
+  (dilated: inside the query's residue class modulo ``dilation``); an optional table ``rpb`` adds a bias
+  indexed by the key's position relative to the query.
+
+:func:`dilated_neighbourhood_attention` computes both without materialising the ``kernel_size**2`` unfolded
+copies of k and v: for each kernel offset it multiplies q with a shifted *view* of k over the rectangle of
+queries whose neighbour lies inside the map, and in the same way accumulates the softmax-weighted shifted views
+of v. NATTEN's border strips, whose queries share one window, take all the offsets of that axis at once (a
+"block" piece: the window's keys broadcast over the strip). A hand-written backward walks the same pieces, so
 autograd keeps only q, k, v and the attention weights. :func:`packed_dilated_neighbourhood_attention` takes q,
 k, v stacked in one tensor (a qkv projection's output) and writes its gradient without a stacking copy.
-Measured against the unfold formulation in ``tools/analysis/benchmark_dilated_attention.py``.
+Measured against unfold formulations in ``tools/analysis/benchmark_dilated_attention.py``.
 """
 import functools
-from typing import List, Optional, Sequence, Tuple, Union
+import math
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -24,49 +30,78 @@ import torch.nn.functional as F
 
 BORDERS = ('zeros', 'shift')
 
-# One kernel offset on one rectangle of queries: (neighbour number, query rect, key rect, bias index or None).
-# A rect is a (rows, cols) pair of slices; a key rect may be one row / column that all its queries share
-# (broadcast). The bias index is a (rows, cols) pair of int64 tensors into the rpb table, each of length 1
-# (shared) or the rect's extent.
-_Rect = Tuple[int, tuple, tuple, Optional[Tuple[torch.Tensor, torch.Tensor]]]
+# The attention of a rectangle of queries to the keys of some kernel offsets is a "piece", made of a rows and a
+# columns axis piece (ts, q, k, block), each with slices of the kernel indices, the query and the key positions.
+# A shifted axis piece has one kernel index t and pairs each query with the key at a fixed offset (q and k
+# slices of equal length); a block axis piece has all kernel indices and one window of keys (k slice of
+# kernel_size positions) that all its queries share (NATTEN's windows at the borders).
+_AxisPiece = Tuple[slice, slice, slice, bool]
 
 
-def _offset_rects(size: Tuple[int, int], kernel_size: int, dilation: int) -> List[_Rect]:
-    """Zero-padded borders: per kernel offset ``n`` whose neighbours are (partly) inside the map.
+class _Piece(NamedTuple):
+    """Index tuples giving the piece's views, all 7-D ``(B, h, d, i, j, y, x)`` with size 1 where a dimension
+    does not apply: ``i``, ``j`` the kernel indices (K on a block axis), ``y``, ``x`` the query rows / columns
+    (1 on a block axis, for the key window its queries share)."""
+    weight: tuple  # of per-neighbour weights ``(B, h, K, K, H, W)``
+    query: tuple  # of a query-side ``(B, h, d, H, W)``
+    key: tuple  # of a key-side ``(B, h, d, H, W)``, then ...
+    swap: bool  # ... dims 4 and 5 swapped (a block on the columns only)
+    identity: bool  # each query with the key at its own pixel, over the whole map
 
-    ``q[..., q_rect]`` are the query pixels whose neighbour number ``n`` lies inside the map, at
-    ``k[..., k_rect]``. The centre offset comes first; it covers the whole map. Offsets whose neighbours all
-    lie outside (maps smaller than the dilated window) are left out: their logits stay 0 and their values 0.
+    @classmethod
+    def make(cls, rows: _AxisPiece, cols: _AxisPiece, size: Tuple[int, int]) -> '_Piece':
+        (rows_t, q_rows, k_rows, row_block), (cols_t, q_cols, k_cols, col_block) = rows, cols
+        every = (slice(None), ) * 3
+        if row_block and col_block:
+            key = (*every, k_rows, k_cols, None, None)
+        elif row_block:
+            key = (*every, k_rows, None, None, k_cols)
+        elif col_block:
+            key = (*every, None, k_rows, k_cols, None)  # (.., 1, y, K, 1), then swapped
+        else:
+            key = (*every, None, None, k_rows, k_cols)
+        identity = all(not block and q.indices(n) == k.indices(n) == (0, n, 1)
+                       for (_, q, k, block), n in zip((rows, cols), size))
+        return cls((slice(None), slice(None), None, rows_t, cols_t, q_rows, q_cols),
+                   (*every, None, None, q_rows, q_cols), key, col_block and not row_block, identity)
+
+
+def _offset_pieces(size: Tuple[int, int], kernel_size: int, dilation: int) -> List[_Piece]:
+    """Zero-padded borders: per kernel offset ``(i, j)`` whose neighbours are (partly) inside the map, the
+    query pixels whose neighbour ``(i, j)`` lies inside the map and those neighbours.
+
+    The centre offset comes first; it covers the whole map. Offsets whose neighbours all lie outside (maps
+    smaller than the dilated window) are left out: their logits stay 0 and their values 0.
     """
-    H, W = size
     pad = dilation * (kernel_size - 1) // 2
-    centre = (kernel_size * kernel_size - 1) // 2
-    rects = []
-    for i in range(kernel_size):
-        dy = i * dilation - pad
-        y0, y1 = max(0, -dy), min(H, H - dy)
-        for j in range(kernel_size):
-            dx = j * dilation - pad
-            x0, x1 = max(0, -dx), min(W, W - dx)
-            if y1 > y0 and x1 > x0:
-                rects.append((i * kernel_size + j, (slice(y0, y1), slice(x0, x1)),
-                              (slice(y0 + dy, y1 + dy), slice(x0 + dx, x1 + dx)), None))
-    rects.sort(key=lambda rect: rect[0] != centre)
-    return rects
+    axes = []
+    for length in size:
+        axis = {}
+        for t in range(kernel_size):
+            shift = t * dilation - pad
+            start, stop = max(0, -shift), min(length, length - shift)
+            if stop > start:
+                axis[t] = (slice(t, t + 1), slice(start, stop), slice(start + shift, stop + shift), False)
+        axes.append(axis)
+    centre = kernel_size // 2
+    pairs = [(rows, cols) for rows in axes[0].values() for cols in axes[1].values()]
+    pairs.sort(key=lambda pair: (pair[0][0].start, pair[1][0].start) != (centre, centre))
+    return [_Piece.make(rows, cols, size) for rows, cols in pairs]
 
 
-def _shifted_segments(length: int, kernel_size: int, dilation: int) -> List[List[tuple]]:
-    """NATTEN's windows along one axis: per kernel index ``t``, ``(query slice, key slice, bias indices)``.
+def _shifted_axis(length: int, kernel_size: int, dilation: int) -> Tuple[List[_AxisPiece], torch.Tensor]:
+    """NATTEN's windows along one axis: the axis pieces, and the bias index of neighbour ``t`` of each
+    position, ``(kernel_size, length)`` int64.
 
     The positions ``r, r + dilation, ...`` of each residue class ``r`` form a line of ``m`` members on which
     the window is the ``kernel_size`` members centred on the query, moved inwards at the ends: member ``p`` in
-    the interior ``[half, m - half)`` has neighbour ``t`` at member ``p - half + t`` (a shifted view); the first
-    ``half`` members all share the first window (neighbour ``t`` is member ``t``, one broadcast line) and the
-    last ``half`` the last window. The bias index is the key's offset from the query in members, plus
-    ``kernel_size - 1``.
+    the interior ``[half, m - half)`` has neighbour ``t`` at member ``p - half + t`` (a shifted piece per
+    ``t``); the first ``half`` members all share the first window and the last ``half`` the last one (a block
+    piece each). The bias index is the key's offset from the query in members, plus ``kernel_size - 1``.
     """
     half = kernel_size // 2
-    segments = [[] for _ in range(kernel_size)]
+    pieces = []
+    bias = torch.empty(kernel_size, length, dtype=torch.long)
     for residue in range(dilation):
         members = len(range(residue, length, dilation))
 
@@ -74,145 +109,165 @@ def _shifted_segments(length: int, kernel_size: int, dilation: int) -> List[List
             return slice(residue + p0 * dilation, residue + (p1 - 1) * dilation + 1, dilation)
 
         for t in range(kernel_size):
-            segments[t].append((span(half, members - half), span(t, members - 2 * half + t), [t + half]))
-            if half:
-                segments[t].append((span(0, half), span(t, t + 1), [t - p + kernel_size - 1 for p in range(half)]))
-                last = members - kernel_size + t  # the key member of the last window
-                segments[t].append((span(members - half, members), span(last, last + 1),
-                                    [last - p + kernel_size - 1 for p in range(members - half, members)]))
-    return segments
+            pieces.append((slice(t, t + 1), span(half, members - half), span(t, members - 2 * half + t), False))
+            keys = [min(max(p - half, 0), members - kernel_size) + t for p in range(members)]
+            bias[t, span(0, members)] = torch.tensor([key - p + kernel_size - 1 for p, key in enumerate(keys)])
+        if half:
+            pieces.append((slice(None), span(0, half), span(0, kernel_size), True))
+            pieces.append((slice(None), span(members - half, members), span(members - kernel_size, members), True))
+    return pieces, bias
 
 
 @functools.lru_cache(maxsize=64)
-def _shifted_rects(size: Tuple[int, int], kernel_size: int, dilation: int, device: torch.device) -> List[_Rect]:
-    """NATTEN's shifted windows: the rects of every kernel offset, together covering the map once each."""
-    rows, cols = (_shifted_segments(length, kernel_size, dilation) for length in size)
-    rects = []
-    for i in range(kernel_size):
-        for j in range(kernel_size):
-            for q_rows, k_rows, bias_rows in rows[i]:
-                for q_cols, k_cols, bias_cols in cols[j]:
-                    bias = (torch.tensor(bias_rows, device=device), torch.tensor(bias_cols, device=device))
-                    rects.append((i * kernel_size + j, (q_rows, q_cols), (k_rows, k_cols), bias))
-    return rects
+def _shifted_layout(size: Tuple[int, int], kernel_size: int, dilation: int) -> Tuple[List[_Piece], tuple]:
+    """NATTEN's shifted windows: the pieces (together covering every neighbour of every query once), and the
+    bias index of neighbour ``t`` of each row and of each column (see :func:`_shifted_axis`)."""
+    (rows, bias_rows), (cols, bias_cols) = (_shifted_axis(length, kernel_size, dilation) for length in size)
+    return [_Piece.make(r, c, size) for r in rows for c in cols], (bias_rows, bias_cols)
 
 
-def _rect(x: torch.Tensor, rect: tuple) -> torch.Tensor:
-    return x[..., rect[0], rect[1]]
+def _query_view(x: torch.Tensor, piece: _Piece) -> torch.Tensor:
+    return x[piece.query]
 
 
-def _first_writes(rects: List[_Rect], size: Tuple[int, int]) -> bool:
-    """Whether the first rect pairs every query with the key at its own pixel (the centre of zero borders):
-    its pass then writes the outputs and gradients instead of accumulating into zeros."""
-    _, q_rect, k_rect, _ = rects[0]
-    return all(s.indices(n) == (0, n, 1) for rect in (q_rect, k_rect) for s, n in zip(rect, size))
+def _key_view(x: torch.Tensor, piece: _Piece) -> torch.Tensor:
+    x = x[piece.key]
+    return x.transpose(4, 5) if piece.swap else x
+
+
+def _weight_view(weights: torch.Tensor, piece: _Piece) -> torch.Tensor:
+    return weights[piece.weight]
 
 
 def _dot_into(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor, buffer: torch.Tensor) -> None:
-    """``out = (a * b).sum(dim=2)`` for ``(B, h, d, y, x)`` views (``b`` may broadcast), through a reused
-    scratch ``buffer``."""
-    scratch = buffer[..., :a.shape[-2], :a.shape[-1]]
-    torch.mul(a, b, out=scratch)
-    torch.sum(scratch, dim=2, out=out)
+    """``out = (a * b).sum(dim=2, keepdim=True)`` for piece views; a shifted piece goes through a reused
+    scratch ``buffer`` ``(B, h, d, H, W)``."""
+    shape = torch.broadcast_shapes(a.shape, b.shape)
+    if shape[3:5] == (1, 1):
+        scratch = buffer[..., :shape[-2], :shape[-1]][:, :, :, None, None]
+        torch.mul(a, b, out=scratch)
+    else:  # a block piece: a few rows / columns
+        scratch = a * b
+    torch.sum(scratch, dim=2, keepdim=True, out=out)
 
 
 def _add_product(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
-    """``out += a * b``, summing over the rows / columns that ``out`` shares (a broadcast key line)."""
-    if out.shape[-2:] == b.shape[-2:]:
+    """``out += a * b``, summed over what ``out`` does not have (the kernel indices of a block piece on the
+    query side, the queries sharing a key window on the key side)."""
+    if out.shape == torch.broadcast_shapes(a.shape, b.shape):
         out.addcmul_(a, b)
     else:
         out.add_((a * b).sum_to_size(out.shape))
 
 
-def _bias(rpb: torch.Tensor, index: Tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    return rpb[:, index[0][:, None], index[1][None, :]]
+def _bias_map(rpb: torch.Tensor, bias_index: tuple) -> torch.Tensor:
+    """``rpb`` ``(h, 2K - 1, 2K - 1)`` looked up for every neighbour of every query: ``(h, K * K, H, W)``."""
+    rows, cols = (index.to(rpb.device) for index in bias_index)  # (K, H), (K, W)
+    bias = rpb[:, rows[:, None, :, None], cols[None, :, None, :]]  # (h, K, K, H, W)
+    return bias.flatten(1, 2)
+
+
+def _bias_gradient(grad_logits: torch.Tensor, bias_index: tuple, dtype: torch.dtype) -> torch.Tensor:
+    """The transpose of :func:`_bias_map` summed over the batch: ``(B, h, K * K, H, W)`` -> ``(h, 2K - 1, 2K - 1)``.
+
+    Summing over the rows and columns that share a table entry is a product with one-hot matrices (the row
+    index depends only on the row and ``i``, the column index on the column and ``j``).
+    """
+    rows, cols = bias_index  # (K, H), (K, W)
+    K, H, W = rows.shape[0], rows.shape[1], cols.shape[1]
+    grad = grad_logits.sum(0).to(dtype).unflatten(1, (K, K)).permute(0, 1, 3, 2, 4).reshape(-1, K * H, K * W)
+    row_hot, col_hot = (F.one_hot(index.flatten().to(grad.device), 2 * K - 1).to(dtype) for index in (rows, cols))
+    return row_hot.t() @ grad @ col_hot
 
 
 def _attention_forward(q, k, v, rpb, kernel_size: int, dilations: Tuple[int, ...], scale: float, border: str):
-    """Return ``(out, attn, rects per group)``; heads are split evenly over ``dilations``."""
+    """Return ``(out, attn, layouts)``: per head group (heads are split evenly over ``dilations``) its pieces
+    and, for shifted windows, its bias index (see :func:`_shifted_layout`)."""
     B, num_heads, head_dim, H, W = q.shape
     group = num_heads // len(dilations)
     if border == 'zeros':
-        all_rects = [_offset_rects((H, W), kernel_size, dilation) for dilation in dilations]
+        layouts = [(_offset_pieces((H, W), kernel_size, dilation), None) for dilation in dilations]
     else:
-        all_rects = [_shifted_rects((H, W), kernel_size, dilation, q.device) for dilation in dilations]
+        layouts = [_shifted_layout((H, W), kernel_size, dilation) for dilation in dilations]
     attn = q.new_zeros(B, num_heads, kernel_size * kernel_size, H, W)
     out = q.new_empty(B, num_heads, head_dim, H, W)
     buffer = q.new_empty(B, group, head_dim, H, W)
-    for g, rects in enumerate(all_rects):
+    for g, (pieces, bias_index) in enumerate(layouts):
         heads = slice(g * group, (g + 1) * group)
         qg, kg, vg, logits, outg = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], out[:, heads]
-        for n, q_rect, k_rect, _ in rects:
-            _dot_into(_rect(logits[:, :, n], q_rect), _rect(qg, q_rect), _rect(kg, k_rect), buffer)
+        weights = logits.unflatten(2, (kernel_size, kernel_size))
+        for piece in pieces:
+            _dot_into(_weight_view(weights, piece), _query_view(qg, piece), _key_view(kg, piece), buffer)
         logits.mul_(scale)
         if rpb is not None:  # the bias is added to the scaled logits, as in NATTEN's layers
-            for n, q_rect, _, index in rects:
-                _rect(logits[:, :, n], q_rect).add_(_bias(rpb[heads], index))
+            logits.add_(_bias_map(rpb[heads], bias_index))
         # in-place softmax over the neighbours (zero borders: out-of-map neighbours keep logit 0 and take part)
         logits.sub_(logits.amax(dim=2, keepdim=True)).exp_()
         logits.div_(logits.sum(dim=2, keepdim=True))
-        writes = _first_writes(rects, (H, W))
+        writes = pieces[0].identity  # its pass writes the outputs / gradients instead of adding into zeros
         if not writes:
             outg.zero_()
-        for index, (n, q_rect, k_rect, _) in enumerate(rects):
-            weight = _rect(logits[:, :, n:n + 1], q_rect)
+        for index, piece in enumerate(pieces):
+            weight, values, target = _weight_view(weights, piece), _key_view(vg, piece), _query_view(outg, piece)
             if index == 0 and writes:
-                torch.mul(weight, vg, out=outg)
+                torch.mul(weight, values, out=target)
             else:
-                _rect(outg, q_rect).addcmul_(weight, _rect(vg, k_rect))
-    return out, attn, all_rects
+                _add_product(target, weight, values)
+    return out, attn, layouts
 
 
-def _attention_backward(grad_out, q, k, v, attn, all_rects, scale, grad_q, grad_k, grad_v, grad_rpb) -> None:
+def _attention_backward(grad_out, q, k, v, attn, layouts, scale, grad_q, grad_k, grad_v, grad_rpb) -> None:
     """Write the gradients into ``grad_q``, ``grad_k``, ``grad_v``, ``grad_rpb`` (each may be None: not
     needed; ``grad_rpb`` is accumulated into)."""
     B, num_heads, head_dim, H, W = q.shape
-    group = num_heads // len(all_rects)
+    group = num_heads // len(layouts)
+    K = math.isqrt(attn.shape[2])
     grad_out = grad_out.contiguous()
     if grad_q is not None or grad_k is not None or grad_rpb is not None:
         grad_logits = attn.new_empty(B, group, *attn.shape[2:])
+        grad_weights = grad_logits.unflatten(2, (K, K))
         buffer = q.new_empty(B, group, head_dim, H, W)
-    for g, rects in enumerate(all_rects):
+    for g, (pieces, bias_index) in enumerate(layouts):
         heads = slice(g * group, (g + 1) * group)
         qg, kg, vg, attng, gout = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], grad_out[:, heads]
-        writes = _first_writes(rects, (H, W))
-        if grad_v is not None:
+        weights = attng.unflatten(2, (K, K))
+        writes = pieces[0].identity  # its pass writes the outputs / gradients instead of adding into zeros
+        if grad_v is not None:  # dL/dv[keys] += a * dL/dout[queries]
             grad_vg = grad_v[:, heads]
             if not writes:
                 grad_vg.zero_()
-            for index, (n, q_rect, k_rect, _) in enumerate(rects):
-                weight = _rect(attng[:, :, n:n + 1], q_rect)
+            for index, piece in enumerate(pieces):
+                weight, upstream = _weight_view(weights, piece), _query_view(gout, piece)
+                target = _key_view(grad_vg, piece)
                 if index == 0 and writes:
-                    torch.mul(weight, gout, out=grad_vg)
-                else:  # dL/dv[k_rect] += a * dL/dout[q_rect]
-                    _add_product(_rect(grad_vg, k_rect), weight, _rect(gout, q_rect))
+                    torch.mul(weight, upstream, out=target)
+                else:
+                    _add_product(target, weight, upstream)
         if grad_q is None and grad_k is None and grad_rpb is None:
             continue
         grad_logits.zero_()
-        for n, q_rect, k_rect, _ in rects:
-            _dot_into(_rect(grad_logits[:, :, n], q_rect), _rect(gout, q_rect), _rect(vg, k_rect), buffer)
+        for piece in pieces:
+            _dot_into(_weight_view(grad_weights, piece), _query_view(gout, piece), _key_view(vg, piece), buffer)
         # softmax backward: a * (g - sum(a * g)); the bias gets it as is, q and k times the logit scale
         grad_logits.sub_((grad_logits * attng).sum(dim=2, keepdim=True)).mul_(attng)
         if grad_rpb is not None:
-            grad_rpbg = grad_rpb[heads]
-            for n, q_rect, _, (rows, cols) in rects:
-                summed = _rect(grad_logits[:, :, n], q_rect).sum_to_size(1, group, len(rows), len(cols))
-                grad_rpbg[:, rows[:, None], cols[None, :]] += summed[0]
+            grad_rpb[heads] += _bias_gradient(grad_logits, bias_index, grad_rpb.dtype)
         grad_logits.mul_(scale)
-        for grad, source, of_keys in ((grad_q, kg, False), (grad_k, qg, True)):
+        # dL/dq[queries] += dL/dlogit * k[keys];  dL/dk[keys] += dL/dlogit * q[queries]
+        for grad, source, grad_view, source_view in ((grad_q, kg, _query_view, _key_view),
+                                                     (grad_k, qg, _key_view, _query_view)):
             if grad is None:
                 continue
             gradg = grad[:, heads]
             if not writes:
                 gradg.zero_()
-            for index, (n, q_rect, k_rect, _) in enumerate(rects):
-                weight = _rect(grad_logits[:, :, n:n + 1], q_rect)
+            for index, piece in enumerate(pieces):
+                weight, other = _weight_view(grad_weights, piece), source_view(source, piece)
+                target = grad_view(gradg, piece)
                 if index == 0 and writes:
-                    torch.mul(weight, source, out=gradg)
-                elif of_keys:  # dL/dk[k_rect] += dL/dlogit * q[q_rect]
-                    _add_product(_rect(gradg, k_rect), weight, _rect(source, q_rect))
-                else:  # dL/dq[q_rect] += dL/dlogit * k[k_rect]
-                    _rect(gradg, q_rect).addcmul_(weight, _rect(source, k_rect))
+                    torch.mul(weight, other, out=target)
+                else:
+                    _add_product(target, weight, other)
 
 
 def _rpb_gradient(ctx, like: torch.Tensor, needed: bool) -> Optional[torch.Tensor]:
@@ -228,9 +283,9 @@ class _DilatedNeighbourhoodAttention(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, q, k, v, rpb, kernel_size: int, dilations: Tuple[int, ...], scale: float, border: str):
-        out, attn, all_rects = _attention_forward(q, k, v, rpb, kernel_size, dilations, scale, border)
+        out, attn, layouts = _attention_forward(q, k, v, rpb, kernel_size, dilations, scale, border)
         ctx.save_for_backward(q, k, v, attn)
-        ctx.all_rects, ctx.scale = all_rects, scale
+        ctx.layouts, ctx.scale = layouts, scale
         ctx.rpb_meta = None if rpb is None else (rpb.shape, rpb.dtype)
         return out
 
@@ -239,7 +294,7 @@ class _DilatedNeighbourhoodAttention(torch.autograd.Function):
         q, k, v, attn = ctx.saved_tensors
         grads = [x.new_empty(x.shape) if need else None for x, need in zip((q, k, v), ctx.needs_input_grad)]
         grad_rpb = _rpb_gradient(ctx, q, ctx.needs_input_grad[3])
-        _attention_backward(grad_out, q, k, v, attn, ctx.all_rects, ctx.scale, *grads, grad_rpb)
+        _attention_backward(grad_out, q, k, v, attn, ctx.layouts, ctx.scale, *grads, grad_rpb)
         return (*grads, grad_rpb, None, None, None, None)
 
 
@@ -248,9 +303,9 @@ class _PackedDilatedNeighbourhoodAttention(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, qkv, rpb, kernel_size: int, dilations: Tuple[int, ...], scale: float, border: str):
-        out, attn, all_rects = _attention_forward(*qkv.unbind(1), rpb, kernel_size, dilations, scale, border)
+        out, attn, layouts = _attention_forward(*qkv.unbind(1), rpb, kernel_size, dilations, scale, border)
         ctx.save_for_backward(qkv, attn)
-        ctx.all_rects, ctx.scale = all_rects, scale
+        ctx.layouts, ctx.scale = layouts, scale
         ctx.rpb_meta = None if rpb is None else (rpb.shape, rpb.dtype)
         return out
 
@@ -260,7 +315,7 @@ class _PackedDilatedNeighbourhoodAttention(torch.autograd.Function):
         grad_qkv = qkv.new_empty(qkv.shape) if ctx.needs_input_grad[0] else None
         grad_rpb = _rpb_gradient(ctx, qkv, ctx.needs_input_grad[1])
         grads = grad_qkv.unbind(1) if grad_qkv is not None else (None, None, None)
-        _attention_backward(grad_out, *qkv.unbind(1), attn, ctx.all_rects, ctx.scale, *grads, grad_rpb)
+        _attention_backward(grad_out, *qkv.unbind(1), attn, ctx.layouts, ctx.scale, *grads, grad_rpb)
         return grad_qkv, grad_rpb, None, None, None, None
 
 
