@@ -24,6 +24,7 @@ def convert_file(tool: str, src: str, dst: str, convert: Converter,
         sys.exit(f'{tool}: {err}')
     meta = dict(meta, converted_from=src, **(extra_meta or {}))
     save_converted(state_dict, dst, meta)
+    head = 'backbone only' if meta['num_classes'] is None else f'{meta["num_classes"]} classes'
     print(f'Converted a {meta["source_layout"]} {tool.split("2")[0]}-{meta["arch"]} checkpoint '
-          f'({len(state_dict)} tensors, {meta["num_classes"]} classes) to {dst}')
+          f'({len(state_dict)} tensors, {head}) to {dst}')
     return meta

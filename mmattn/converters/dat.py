@@ -32,7 +32,8 @@ def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
     if any(k.startswith('stages.') and '.local_perception_units.' in k for k in state_dict) or \
             'patch_proj.3.weight' in state_dict:
         raise ConversionError('This is a DAT++ checkpoint (it has local perception units / a two-conv stem); '
-                              'mmattn.DAT is the CVPR 2022 DAT v1 and cannot load it.')
+                              'mmattn.DAT is the CVPR 2022 DAT v1 and cannot load it. Convert it for '
+                              'mmattn.DATPlusPlus with tools/model_converters/datpp2mmattn.py.')
     if 'patch_proj.0.weight' in state_dict:
         return 'official'
     if 'backbone.stem.conv.weight' in state_dict:

@@ -115,7 +115,8 @@ def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
 
 
 def dilated_attention_flop_jit(inputs: List[Any], outputs: List[Any]) -> Counter:
-    """mmattn's dilated neighbourhood attention Functions (DilateFormer's MSDA core).
+    """mmattn's dilated neighbourhood attention Functions (DilateFormer's MSDA core, DAT++'s neighbourhood
+    attention; its relative-position bias only adds, no multiply-accumulates).
 
     Inputs are q, k, v ``(B, heads, d, H, W)`` each, or one packed ``(B, 3, heads, d, H, W)``; the first
     scalar argument is ``kernel_size``. ``q . k`` and ``attn * v`` over ``K**2`` neighbours per query:

@@ -10,7 +10,7 @@ TABLES = ('relative_position_bias_table', 'rpe_table')
 
 def check_no_decay_on_norms_biases_and_tables(cfg, model):
     """Build ``cfg``'s optimiser for ``model``; assert the decay of every parameter (none on norms, biases and
-    position tables, the config's weight decay elsewhere; tables exist exactly in DAT). Returns each
+    position tables, the config's weight decay elsewhere; tables exist exactly in DAT and DAT++). Returns each
     parameter's lr by ``id``."""
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
@@ -28,5 +28,6 @@ def check_no_decay_on_norms_biases_and_tables(cfg, model):
             counts['decayed'] += not exempt
             assert decay[id(param)] == (0. if exempt else base), f'{module_name}.{name}'
     assert counts['norms'] > 0 and counts['decayed'] > 0
-    assert counts['tables'] > 0 if cfg.model.backbone.type == 'mmattn.DAT' else counts['tables'] == 0
+    has_tables = cfg.model.backbone.type in ('mmattn.DAT', 'mmattn.DATPlusPlus')
+    assert counts['tables'] > 0 if has_tables else counts['tables'] == 0
     return {id(p): group['lr'] for group in groups for p in group['params']}

@@ -30,7 +30,7 @@ CONFIGS = {
     for p in sorted(glob.glob(osp.join(REPO, 'configs', '*', '*_coco.py')))
     if osp.basename(osp.dirname(p)) != '_base_'
 }
-NAME = re.compile(r'^(mask-rcnn|retinanet|cascade-mask-rcnn)_(davit|dat|dilateformer)-(tiny|small|base)_fpn_'
+NAME = re.compile(r'^(mask-rcnn|retinanet|cascade-mask-rcnn)_(davit|datpp|dat|dilateformer)-(tiny|small|base)_fpn_'
                   r'ms-crop-(1x|3x)_coco$')
 
 # The grid of GitHub issue 7 with the documented drop-path rates (configs/*/README.md): DaViT-T official;
@@ -46,14 +46,29 @@ for _det, _model, _sched, _rates in [
         ('cascade-mask-rcnn', 'dilateformer', '3x', (0.2, 0.2, 0.3))]:
     for _size, _rate in zip(('tiny', 'small', 'base'), _rates):
         DROP_PATH[f'{_det}_{_model}-{_size}_fpn_ms-crop-{_sched}_coco'] = _rate
+# DAT++: the official DAT-Detection grid (models.md 3.4), drop path from its file names
+for _det, _size, _sched, _rate in [
+        ('retinanet', 'tiny', '1x', 0.0), ('retinanet', 'tiny', '3x', 0.2), ('retinanet', 'small', '1x', 0.1),
+        ('retinanet', 'small', '3x', 0.5), ('mask-rcnn', 'tiny', '1x', 0.0), ('mask-rcnn', 'tiny', '3x', 0.3),
+        ('mask-rcnn', 'small', '1x', 0.1), ('mask-rcnn', 'small', '3x', 0.5),
+        ('cascade-mask-rcnn', 'tiny', '1x', 0.0), ('cascade-mask-rcnn', 'tiny', '3x', 0.1),
+        ('cascade-mask-rcnn', 'small', '3x', 0.5), ('cascade-mask-rcnn', 'base', '3x', 0.8)]:
+    DROP_PATH[f'{_det}_datpp-{_size}_fpn_ms-crop-{_sched}_coco'] = _rate
 
-BACKBONE_TYPES = {'davit': 'mmattn.DaViT', 'dat': 'mmattn.DAT', 'dilateformer': 'mmattn.DilateFormer'}
+BACKBONE_TYPES = {'davit': 'mmattn.DaViT', 'dat': 'mmattn.DAT', 'datpp': 'mmattn.DATPlusPlus',
+                  'dilateformer': 'mmattn.DilateFormer'}
 DETECTOR_TYPES = {'mask-rcnn': 'MaskRCNN', 'retinanet': 'RetinaNet', 'cascade-mask-rcnn': 'CascadeRCNN'}
 EMBED_DIMS = {
     'davit': {'tiny': [96, 192, 384, 768], 'small': [96, 192, 384, 768], 'base': [128, 256, 512, 1024]},
     'dat': {'tiny': [96, 192, 384, 768], 'small': [96, 192, 384, 768], 'base': [128, 256, 512, 1024]},
+    'datpp': {'tiny': [64, 128, 256, 512], 'small': [96, 192, 384, 768], 'base': [128, 256, 512, 1024]},
     'dilateformer': {'tiny': [72, 144, 288, 576], 'small': [72, 144, 288, 576], 'base': [96, 192, 384, 768]},
 }
+
+
+def expected_lr(name):
+    """AdamW lr at batch 16: 1e-4, except DAT++ RetinaNet (the official 2e-4 at 64 images, over 4)."""
+    return 5e-5 if name.startswith('retinanet_datpp-') else 1e-4
 # DaViT paper / official README, in M: Mask R-CNN and RetinaNet (80 classes)
 DAVIT_PARAMS_M = {
     ('mask-rcnn', 'tiny'): 47.8, ('mask-rcnn', 'small'): 69.2, ('mask-rcnn', 'base'): 107.3,
@@ -124,7 +139,7 @@ def test_the_issue_grid_is_complete():
 
 
 def test_every_detector_backbone_pair_is_built():
-    assert len(PAIRS) == 7 and all(name in CONFIGS for name in BUILT)
+    assert len(PAIRS) == 10 and all(name in CONFIGS for name in BUILT)
 
 
 @pytest.mark.parametrize('name', sorted(CONFIGS))
@@ -189,7 +204,8 @@ def test_config_holds_the_documented_recipe(name):
     optim = cfg.optim_wrapper
     assert optim.type == 'OptimWrapper'
     adamw = optim.optimizer
-    assert (adamw.type, adamw.lr, tuple(adamw.betas), adamw.weight_decay) == ('AdamW', 1e-4, (0.9, 0.999), 0.05)
+    assert (adamw.type, adamw.lr, tuple(adamw.betas), adamw.weight_decay) == ('AdamW', expected_lr(name), (0.9, 0.999),
+                                                                             0.05)
     assert optim.get('clip_grad') is None
     assert optim.paramwise_cfg.norm_decay_mult == 0 and optim.paramwise_cfg.bias_decay_mult == 0
     assert cfg.auto_scale_lr.base_batch_size == 16
@@ -233,10 +249,10 @@ def test_dat_params_match_the_published_rounded_values(detector):
 
 
 @pytest.mark.parametrize('detector', BUILT, indirect=True)
-def test_no_weight_decay_on_norms_biases_and_position_tables(detector):
+def test_no_weight_decay_on_norms_biases_and_position_tables(detector, request):
     cfg, model = detector
     lr = check_no_decay_on_norms_biases_and_tables(cfg, model)
-    assert set(lr.values()) == {1e-4}
+    assert set(lr.values()) == {expected_lr(request.node.callspec.params['detector'])}
 
 
 @pytest.mark.parametrize('model', sorted(BACKBONE_TYPES))
@@ -280,7 +296,8 @@ def test_metafiles_list_every_detection_config():
     for name, entry in entries.items():
         _, model, _, _ = parse_name(name)
         assert entry['Config'] == f'configs/{model}/{name}.py' and entry['Weights'] is None
-        assert entry['In Collection'] == {'davit': 'DaViT', 'dat': 'DAT', 'dilateformer': 'DilateFormer'}[model]
+        assert entry['In Collection'] == {'davit': 'DaViT', 'dat': 'DAT', 'datpp': 'DAT++',
+                                          'dilateformer': 'DilateFormer'}[model]
         for result in entry.get('Results', []):
             assert result['Dataset'] == 'COCO'
             assert set(result['Metrics']) == {'Object Detection': {'box AP'},

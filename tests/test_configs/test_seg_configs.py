@@ -29,10 +29,13 @@ DROP_PATH = {
     f'davit-tiny_{UPERNET}': 0.3, f'davit-small_{UPERNET}': 0.3, f'davit-base_{UPERNET}': 0.3,
     f'dat-tiny_{UPERNET}': 0.3, f'dat-small_{UPERNET}': 0.5, f'dat-base_{UPERNET}': 0.7,
     f'dat-tiny_{FPN}': 0.4, f'dat-small_{FPN}': 0.4, f'dat-base_{FPN}': 0.7,
+    f'datpp-tiny_{UPERNET}': 0.3, f'datpp-small_{UPERNET}': 0.5, f'datpp-base_{UPERNET}': 0.7,
+    f'datpp-tiny_{FPN}': 0.4, f'datpp-small_{FPN}': 0.4, f'datpp-base_{FPN}': 0.7,
     f'dilateformer-tiny_{UPERNET}': 0.3, f'dilateformer-small_{UPERNET}': 0.3, f'dilateformer-base_{UPERNET}': 0.3,
     f'dilateformer-tiny_{FPN}': 0.3, f'dilateformer-small_{FPN}': 0.3, f'dilateformer-base_{FPN}': 0.3,
 }
-BACKBONE_TYPES = {'davit': 'mmattn.DaViT', 'dat': 'mmattn.DAT', 'dilateformer': 'mmattn.DilateFormer'}
+BACKBONE_TYPES = {'davit': 'mmattn.DaViT', 'dat': 'mmattn.DAT', 'datpp': 'mmattn.DATPlusPlus',
+                  'dilateformer': 'mmattn.DilateFormer'}
 # DaViT paper / official README: UPerNet params T 60M, S 81M, B 121M (rounded to 1M)
 DAVIT_UPERNET_PARAMS_M = {'tiny': 60, 'small': 81, 'base': 121}
 TINY = sorted(name for name in CONFIGS if '-tiny_' in name)
@@ -168,6 +171,9 @@ SMALL_ARCHS = {
     'dat': dict(embed_dims=[16, 32, 64, 128], depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8], num_groups=[1, 1, 2, 4],
                 stage_specs=['LS', 'LS', 'LD', 'LD'], window_size=7, offset_kernel_sizes=[9, 7, 5, 3],
                 offset_range_factors=[2, 2, 2, 2], img_size=224),
+    'datpp': dict(embed_dims=[16, 32, 64, 128], depths=[1, 1, 1, 2], num_heads=[1, 2, 4, 8], num_groups=[1, 1, 2, 4],
+                  stage_specs=['N', 'D', 'N', 'DD'], neighbourhood_size=7, offset_strides=[8, 4, 2, 1],
+                  offset_kernel_sizes=[9, 7, 5, 3], img_size=224),
 }
 
 

@@ -14,14 +14,14 @@ Module names: ``stem.{conv,norm}``, ``stages.{i}.downsample.{conv,norm}`` (stage
 .{norm1,attn,norm2,mlp.fc1,mlp.fc2}``, output norms ``norm{i}``; ``mmattn.converters.convert_dat`` maps the
 official checkpoints onto them.
 """
-from typing import List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 from mmcv.cnn.bricks import DropPath
 
 from mmattn.registry import MODELS
-from ..layers import DeformableAttention, Mlp, ShiftedWindowAttention
+from ..layers import ConvMlp, ConvPosEnc, DeformableAttention, Mlp, ShiftedWindowAttention
 from ..layers.common import pad_bottom_right
 from .base import StagedBackbone, checkpointed, resolve_arch
 
@@ -39,32 +39,46 @@ class Stem(nn.Module):
 
 
 class Downsample(nn.Module):
-    """Zero-pad to an even size, ``Conv2x2/s2`` without bias, then LayerNorm (channels-last in and out)."""
+    """Zero-pad to an even size, ``Conv2x2/s2`` without bias, then LayerNorm (channels-last in and out).
 
-    def __init__(self, in_channels: int, out_channels: int):
+    With ``overlapping=True`` (DAT++) the conv is ``Conv3x3/s2`` with padding 1 (``ceil(H/2)`` rows, nothing
+    else padded).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, overlapping: bool = False):
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=2, stride=2, bias=False)
+        kernel = 3 if overlapping else 2
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel, stride=2, padding=kernel // 2 if overlapping else 0,
+                              bias=False)
         self.norm = nn.LayerNorm(out_channels)
+        self.multiple = 1 if overlapping else 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(pad_bottom_right(x.permute(0, 3, 1, 2), 2))
+        x = self.conv(pad_bottom_right(x.permute(0, 3, 1, 2), self.multiple))
         return self.norm(x.permute(0, 2, 3, 1))
 
 
 class DATBlock(nn.Module):
-    """``x += drop_path(attn(norm1(x))); x += drop_path(mlp(norm2(x)))`` (one drop-path rate for both)."""
+    """``x += drop_path(attn(norm1(x))); x += drop_path(mlp(norm2(x)))`` (one drop-path rate for both).
 
-    def __init__(self, dim: int, attn: nn.Module, mlp_ratio: float, drop_path: float):
+    DAT++ (``plus=True``) starts with a local perception unit ``x += DWConv3x3(x)`` (``lpu``) and uses
+    :class:`ConvMlp` (a depthwise conv in the hidden layer) instead of the plain MLP.
+    """
+
+    def __init__(self, dim: int, attn: nn.Module, mlp_ratio: float, drop_path: float, plus: bool = False):
         super().__init__()
+        self.lpu = ConvPosEnc(dim) if plus else None
         self.norm1 = nn.LayerNorm(dim)
         self.attn = attn
         self.norm2 = nn.LayerNorm(dim)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.mlp = (ConvMlp if plus else Mlp)(dim, int(dim * mlp_ratio))
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.deformable = isinstance(attn, DeformableAttention)
 
     def forward(self, x: torch.Tensor, return_sampling: bool = False):
         pos = ref = None
+        if self.lpu is not None:
+            x = self.lpu(x)
         if return_sampling and self.deformable:
             y, pos, ref = self.attn(self.norm1(x), return_sampling=True)
         else:
@@ -75,22 +89,15 @@ class DATBlock(nn.Module):
 
 
 class DATStage(nn.Module):
-    """Optional downsample (every stage but the first), then one block per letter of ``spec``."""
+    """Optional downsample (every stage but the first), then one block per letter of ``spec``, whose attention
+    ``make_attention(letter)`` builds."""
 
-    def __init__(self, in_channels: int, dim: int, spec: str, num_heads: int, num_groups: int, window_size: int,
-                 offset_kernel_size: int, offset_range_factor: float, rpe_size: Sequence[int], mlp_ratio: float,
-                 drop_paths: Sequence[float], downsample: bool, with_cp: bool):
+    def __init__(self, dim: int, spec: str, make_attention: Callable[[str], nn.Module], mlp_ratio: float,
+                 drop_paths: Sequence[float], downsample: Optional[nn.Module], with_cp: bool, plus: bool = False):
         super().__init__()
-        self.downsample = Downsample(in_channels, dim) if downsample else nn.Identity()
-        self.blocks = nn.ModuleList()
-        for kind, drop_path in zip(spec, drop_paths):
-            if kind == 'D':
-                attn = DeformableAttention(dim, num_heads, num_groups, offset_kernel_size, rpe_size,
-                                           offset_range_factor=offset_range_factor)
-            else:
-                shift = -(-window_size // 2) if kind == 'S' else 0
-                attn = ShiftedWindowAttention(dim, num_heads, window_size, shift_size=shift)
-            self.blocks.append(DATBlock(dim, attn, mlp_ratio, drop_path))
+        self.downsample = downsample if downsample is not None else nn.Identity()
+        self.blocks = nn.ModuleList(
+            DATBlock(dim, make_attention(kind), mlp_ratio, drop_path, plus) for kind, drop_path in zip(spec, drop_paths))
         self.with_cp = with_cp
 
     def forward(self, x: torch.Tensor, return_sampling: bool = False):
@@ -175,45 +182,68 @@ class DAT(StagedBackbone):
                  with_cp: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        settings = self._validate(resolve_arch(arch, self.arch_zoo, self.arch_keys, 'DAT'))
+        settings = self._validate(resolve_arch(arch, self.arch_zoo, self.arch_keys, self.model_name))
         self.arch_settings = settings
         self.embed_dims: List[int] = list(settings['embed_dims'])
         depths = settings['depths']
         self.set_output_options(len(depths), out_indices, out_type, frozen_stages, norm_eval)
 
-        self.stem = Stem(in_channels, self.embed_dims[0])
-        drop_paths = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        self.stem = self.make_stem(in_channels, self.embed_dims[0])
+        drop_paths = torch.linspace(0, drop_path_rate, sum(depths), device='cpu').tolist()
         self.stages = nn.ModuleList()
         first = 0
         for i, depth in enumerate(depths):
-            fmap = settings['img_size'] // 2**(i + 2)
+            downsample = self.make_downsample(self.embed_dims[i - 1], self.embed_dims[i]) if i > 0 else None
             self.stages.append(
-                DATStage(self.embed_dims[max(i - 1, 0)], self.embed_dims[i], settings['stage_specs'][i],
-                         settings['num_heads'][i], settings['num_groups'][i], settings['window_size'],
-                         settings['offset_kernel_sizes'][i], settings['offset_range_factors'][i], (fmap, fmap),
-                         mlp_ratio, drop_paths[first:first + depth], downsample=i > 0, with_cp=with_cp))
+                DATStage(self.embed_dims[i], settings['stage_specs'][i],
+                         lambda kind, i=i: self.make_attention(kind, i, settings), mlp_ratio,
+                         drop_paths[first:first + depth], downsample, with_cp, plus=self.plus))
             first += depth
         self.add_output_norms()
         self._freeze_stages()
 
+    # the parts DAT++ (DATPlusPlus) builds differently
+    model_name = 'DAT'
+    block_kinds = 'LSD'
+    plus = False  # local perception units and conv MLPs in every block
+
     @staticmethod
-    def _validate(settings: dict) -> dict:
+    def make_stem(in_channels: int, out_channels: int) -> nn.Module:
+        return Stem(in_channels, out_channels)
+
+    @staticmethod
+    def make_downsample(in_channels: int, out_channels: int) -> nn.Module:
+        return Downsample(in_channels, out_channels)
+
+    @staticmethod
+    def make_attention(kind: str, stage: int, settings: dict) -> nn.Module:
+        dim, heads, window = settings['embed_dims'][stage], settings['num_heads'][stage], settings['window_size']
+        if kind == 'D':
+            fmap = settings['img_size'] // 2**(stage + 2)
+            return DeformableAttention(dim, heads, settings['num_groups'][stage],
+                                       settings['offset_kernel_sizes'][stage], (fmap, fmap),
+                                       offset_range_factor=settings['offset_range_factors'][stage])
+        return ShiftedWindowAttention(dim, heads, window, shift_size=-(-window // 2) if kind == 'S' else 0)
+
+    @classmethod
+    def _validate(cls, settings: dict) -> dict:
+        name, kinds = cls.model_name, cls.block_kinds
         num_stages = len(settings['depths'])
-        per_stage = ('embed_dims', 'num_heads', 'num_groups', 'stage_specs', 'offset_kernel_sizes',
-                     'offset_range_factors')
+        per_stage = [k for k in cls.arch_keys if k not in ('depths', ) and isinstance(settings[k], (list, tuple))]
         lengths = {k: len(settings[k]) for k in per_stage}
         if any(n != num_stages for n in lengths.values()):
-            raise ValueError(f'DAT arch: every per-stage list must have len(depths) = {num_stages} entries, got '
-                             f'{lengths}.')
+            raise ValueError(f'{name} arch: every per-stage list must have len(depths) = {num_stages} entries, '
+                             f'got {lengths}.')
         for i in range(num_stages):
             spec, dim, heads = settings['stage_specs'][i], settings['embed_dims'][i], settings['num_heads'][i]
-            if len(spec) != settings['depths'][i] or set(spec) - set('LSD'):
-                raise ValueError(f"DAT arch: stage_specs[{i}] = {spec!r} must have depths[{i}] = "
-                                 f"{settings['depths'][i]} letters out of 'L', 'S', 'D'.")
+            if len(spec) != settings['depths'][i] or set(spec) - set(kinds):
+                raise ValueError(f"{name} arch: stage_specs[{i}] = {spec!r} must have depths[{i}] = "
+                                 f"{settings['depths'][i]} letters out of {', '.join(map(repr, kinds))}.")
             if dim % heads:
-                raise ValueError(f'DAT arch: embed_dims[{i}] = {dim} is not divisible by num_heads[{i}] = {heads}.')
+                raise ValueError(f'{name} arch: embed_dims[{i}] = {dim} is not divisible by num_heads[{i}] = '
+                                 f'{heads}.')
             if 'D' in spec and heads % settings['num_groups'][i]:
-                raise ValueError(f"DAT arch: num_heads[{i}] = {heads} is not divisible by num_groups[{i}] = "
+                raise ValueError(f"{name} arch: num_heads[{i}] = {heads} is not divisible by num_groups[{i}] = "
                                  f"{settings['num_groups'][i]}.")
         return settings
 

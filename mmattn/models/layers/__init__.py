@@ -1,5 +1,5 @@
 from .channel_attention import ChannelGroupAttention
-from .common import ConvPosEnc, Mlp
+from .common import ConvMlp, ConvPosEnc, Mlp
 from .deformable_attention import DeformableAttention
 from .dilated_attention import (MultiScaleDilatedAttention, NeighbourhoodAttention, dilated_neighbourhood_attention,
                                 packed_dilated_neighbourhood_attention)
@@ -11,6 +11,6 @@ __all__ = [
     'DeformableAttention', 'ShiftedWindowAttention',
     'MultiScaleDilatedAttention', 'NeighbourhoodAttention', 'dilated_neighbourhood_attention',
     'packed_dilated_neighbourhood_attention',
-    'ChannelGroupAttention', 'ConvPosEnc', 'Mlp', 'WindowAttention', 'pad_to_multiple',
+    'ChannelGroupAttention', 'ConvMlp', 'ConvPosEnc', 'Mlp', 'WindowAttention', 'pad_to_multiple',
     'window_partition', 'window_reverse'
 ]

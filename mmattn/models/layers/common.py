@@ -46,3 +46,25 @@ def pad_bottom_right(x: torch.Tensor, multiple: int) -> torch.Tensor:
     if pad_h or pad_w:
         x = F.pad(x, (0, pad_w, 0, pad_h))
     return x
+
+
+class ConvMlp(nn.Module):
+    """DAT++'s MLP: ``fc1``, then ``x + DWConv3x3(x)`` (bias) on the hidden map, GELU, ``fc2`` (channels-last).
+
+    ``fc1`` / ``fc2`` are the official 1x1 convolutions as Linear layers.
+
+    Args:
+        in_features (int): Input and output channels.
+        hidden_features (int): Hidden channels.
+    """
+
+    def __init__(self, in_features: int, hidden_features: int):
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.dwconv = ConvPosEnc(hidden_features)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden_features, in_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, H, W, C) -> (B, H, W, C)."""
+        return self.fc2(self.act(self.dwconv(self.fc1(x))))

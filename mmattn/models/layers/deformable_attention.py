@@ -16,6 +16,18 @@ Numerics follow the official v1 code, including its conventions that look incons
   the official ``load_pretrained`` does for a model built at that size;
 * the ``head_dim ** -0.5`` scale is applied after the ``q . k`` product.
 
+DAT++ (``conventions='dat++'``, Xia et al., arXiv 2309.01430) changes four of these and adds a stride:
+
+* the offset network's depthwise conv has a ``stride`` (padding ``kernel // 2`` unless ``kernel == stride``),
+  so the ``ceil(H / stride) x ceil(W / stride)`` keys are fewer than the queries;
+* offsets are used as predicted (no tanh scaling) and the positions ``reference + offset`` are clamped to
+  [-1, 1];
+* reference points are ``(i + 0.5) / (Hk - 1) * 2 - 1`` and the query grid of the bias is the
+  ``align_corners=True`` grid ``i / (H - 1) * 2 - 1`` (an axis of length 1, where the official code divides by
+  zero, sits at +1 for both: the official clamped position, and a zero query-to-key displacement);
+* the bias table ``(heads, 2 * rpe_h - 1, 2 * rpe_w - 1)`` (sized from the training map) is a continuous table
+  sampled at any map size, never resized.
+
 On CPU the attention core is one autograd function with a hand-written backward, working chunk by chunk over
 the queries: the sampling grid of the bias is never kept, and the bias becomes the logits in place. Small
 attention maps keep their probabilities for backward; large ones (detection sizes) use a flash-attention
@@ -40,6 +52,23 @@ def normalized_pixel_centers(height: int, width: int, dtype: torch.dtype, device
     ys = (torch.arange(height, dtype=dtype, device=device) + 0.5) / height * 2 - 1
     xs = (torch.arange(width, dtype=dtype, device=device) + 0.5) / width * 2 - 1
     return torch.stack(torch.meshgrid(ys, xs, indexing='ij'), dim=-1)
+
+
+def corner_aligned_grid(height: int, width: int, dtype: torch.dtype, device: torch.device,
+                        half_pixel: bool = False) -> torch.Tensor:
+    """``(height, width, 2)`` grid of ``(y, x)`` points ``(i + o) / (size - 1) * 2 - 1``, ``o = 0.5 if half_pixel``.
+
+    DAT++'s query grid (``o = 0``: pixel centres in the ``align_corners=True`` convention) and reference points
+    (``o = 0.5``). On an axis of length 1 the official code divides by zero: its reference point is ``+inf``
+    (kept here, so that the clamped position is +1 whatever the offset, as there), its query grid NaN (+1 here,
+    which makes the query-to-key displacement of a one-pixel axis zero).
+    """
+    def axis(n):
+        if n == 1:
+            return torch.full((1, ), float('inf') if half_pixel else 1., dtype=dtype, device=device)
+        return (torch.arange(n, dtype=dtype, device=device) + (0.5 if half_pixel else 0.)) / (n - 1) * 2 - 1
+
+    return torch.stack(torch.meshgrid(axis(height), axis(width), indexing='ij'), dim=-1)
 
 
 def resize_rpe_table(table: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
@@ -170,19 +199,23 @@ class _DeformableAttentionCore(torch.autograd.Function):
 
 
 class DeformableAttention(nn.Module):
-    """DAT's deformable multi-head attention (``DAttentionBaseline`` of the v1 code, stride 1).
+    """DAT's deformable multi-head attention (``DAttentionBaseline`` of the v1 and DAT++ code).
 
     Args:
         dim (int): Channels (queries, keys, values and output).
         num_heads (int): Attention heads.
         num_groups (int): Offset groups; each group of ``dim // num_groups`` channels and
             ``num_heads // num_groups`` heads shares one set of sampling positions.
-        offset_kernel_size (int): Depthwise kernel of the offset network (official: 5 in stage 3, 3 in
-            stage 4).
+        offset_kernel_size (int): Depthwise kernel of the offset network (official: 9, 7, 5, 3 in stages 1-4).
         rpe_size (Sequence[int]): ``(H, W)`` of the map the position-bias table is sized for; the table is
             ``(num_heads, 2H - 1, 2W - 1)`` (official: the training feature map, e.g. 14x14 at 224).
         offset_range_factor (float): Offsets are ``tanh(o) * factor / (Hk, Wk)``; a value <= 0 disables the
-            scaling and clamps positions to [-1, 1] (not used by DAT v1). Defaults to 2.
+            scaling and clamps positions to [-1, 1] (DAT++). Defaults to 2.
+        stride (int): Stride of the offset network: one key per ``stride x stride`` queries (DAT v1: 1; DAT++:
+            8, 4, 2, 1 in stages 1-4). Its conv is padded by ``offset_kernel_size // 2`` unless the kernel equals
+            the stride. Defaults to 1.
+        conventions (str): ``'dat'`` (v1) or ``'dat++'``: the reference points, query grid and bias table of
+            the module docstring. Defaults to ``'dat'``.
         use_rpe (bool): Add the continuous relative-position bias. Defaults to True.
         fused (bool): Use the fused CPU core when running on CPU. Defaults to True.
         save_attention_limit (int): In training, attention maps of up to this many elements
@@ -192,7 +225,7 @@ class DeformableAttention(nn.Module):
 
     Shapes:
         ``forward(x)``: ``(B, H, W, C) -> (B, H, W, C)``; with ``return_sampling=True`` also the sampling
-        positions and the reference points, each ``(B, num_groups, H, W, 2)`` in normalised ``(y, x)``.
+        positions and the reference points, each ``(B, num_groups, Hk, Wk, 2)`` in normalised ``(y, x)``.
     """
 
     def __init__(self,
@@ -202,6 +235,8 @@ class DeformableAttention(nn.Module):
                  offset_kernel_size: int,
                  rpe_size: Sequence[int],
                  offset_range_factor: float = 2.,
+                 stride: int = 1,
+                 conventions: str = 'dat',
                  use_rpe: bool = True,
                  fused: bool = True,
                  save_attention_limit: int = 2**26):
@@ -209,7 +244,10 @@ class DeformableAttention(nn.Module):
         if dim % num_heads or num_heads % num_groups:
             raise ValueError(f'DeformableAttention: dim {dim} must be divisible by num_heads {num_heads}, and '
                              f'num_heads by num_groups {num_groups}.')
+        if conventions not in ('dat', 'dat++'):
+            raise ValueError(f"DeformableAttention: conventions must be 'dat' or 'dat++', got {conventions!r}.")
         self.dim, self.num_heads, self.num_groups = dim, num_heads, num_groups
+        self.conventions = conventions
         self.head_dim = dim // num_heads
         self.group_dim = dim // num_groups
         self.scale = self.head_dim**-0.5
@@ -221,8 +259,9 @@ class DeformableAttention(nn.Module):
         self.proj_v = nn.Linear(dim, dim)
         self.proj_out = nn.Linear(dim, dim)
         self.offset_net = nn.Module()
-        self.offset_net.conv = nn.Conv2d(self.group_dim, self.group_dim, offset_kernel_size,
-                                         padding=offset_kernel_size // 2, groups=self.group_dim)
+        self.offset_net.conv = nn.Conv2d(self.group_dim, self.group_dim, offset_kernel_size, stride=stride,
+                                         padding=0 if offset_kernel_size == stride else offset_kernel_size // 2,
+                                         groups=self.group_dim)
         self.offset_net.norm = nn.LayerNorm(self.group_dim)
         self.offset_net.act = nn.GELU()
         self.offset_net.proj = nn.Linear(self.group_dim, 2, bias=False)
@@ -257,7 +296,10 @@ class DeformableAttention(nn.Module):
         offset = net.proj(net.act(net.norm(offset)))  # (B*g, Hk, Wk, 2), (y, x)
         Hk, Wk = offset.shape[1:3]
         offset = offset.to(torch.promote_types(offset.dtype, torch.float32))
-        reference = normalized_pixel_centers(Hk, Wk, offset.dtype, q.device)
+        if self.conventions == 'dat':
+            reference = normalized_pixel_centers(Hk, Wk, offset.dtype, q.device)
+        else:
+            reference = corner_aligned_grid(Hk, Wk, offset.dtype, q.device, half_pixel=True)
         if self.offset_range_factor > 0:
             offset_range = offset.new_tensor([self.offset_range_factor / Hk, self.offset_range_factor / Wk])
             pos = offset.tanh() * offset_range + reference
@@ -266,8 +308,10 @@ class DeformableAttention(nn.Module):
         return pos, reference
 
     def _table(self, H: int, W: int, batch: int) -> torch.Tensor:
-        """The bias table for an ``H x W`` map as ``(B*g, heads/g, 2H-1, 2W-1)``."""
-        table = resize_rpe_table(self.rpe_table, (2 * H - 1, 2 * W - 1))
+        """The bias table for an ``H x W`` map as ``(B*g, heads/g, Th, Tw)`` (v1: resized to ``2H-1, 2W-1``)."""
+        table = self.rpe_table
+        if self.conventions == 'dat':
+            table = resize_rpe_table(table, (2 * H - 1, 2 * W - 1))
         table = table.view(self.num_groups, self.num_heads // self.num_groups, *table.shape[-2:])
         return table.unsqueeze(0).expand(batch, -1, -1, -1, -1).reshape(-1, *table.shape[1:])
 
@@ -292,7 +336,8 @@ class DeformableAttention(nn.Module):
     def _bias_inputs(self, H: int, W: int, pos: torch.Tensor):
         """The table and the halved query and key positions (``(x, y)``) the position bias is read with."""
         batch = pos.shape[0] // self.num_groups
-        query_half = normalized_pixel_centers(H, W, pos.dtype, pos.device).flip(-1).reshape(H * W, 2) * 0.5
+        grid = normalized_pixel_centers if self.conventions == 'dat' else corner_aligned_grid
+        query_half = grid(H, W, pos.dtype, pos.device).flip(-1).reshape(H * W, 2) * 0.5
         pos_half = pos.flip(-1).reshape(pos.shape[0], -1, 2) * 0.5
         return self._table(H, W, batch), query_half, pos_half
 
@@ -331,5 +376,7 @@ class DeformableAttention(nn.Module):
         out = self.proj_out(out.transpose(1, 2).reshape(B, H, W, C))
         if return_sampling:
             Hk, Wk = pos.shape[1:3]
+            if self.conventions == 'dat++':
+                reference = reference.clamp(-1., 1.)  # where a zero offset samples (finite on one-pixel axes)
             return out, pos.view(B, self.num_groups, Hk, Wk, 2), reference.expand(B, self.num_groups, Hk, Wk, 2)
         return out
