@@ -16,7 +16,6 @@ import torch
 
 from mmattn.models.layers import (ChannelGroupAttention, DeformableAttention, MultiScaleDilatedAttention,
                                   WindowAttention)
-from mmattn.models.layers.deformable_attention import normalized_pixel_centers
 
 PANEL_MIN_SIDE = 160
 ATTENTION_LAYERS = (DeformableAttention, WindowAttention, ChannelGroupAttention, MultiScaleDilatedAttention)
@@ -70,12 +69,12 @@ def image_to_map(point: Sequence[float], map_size: Tuple[int, int], input_size: 
             min(map_size[1] - 1, max(0, int(point[1] // stride))))
 
 
-def dat_sampling_points(positions: torch.Tensor, input_size: Tuple[int, int]) -> torch.Tensor:
-    """DAT's sampling positions ``(..., Hk, Wk, 2)`` (normalised ``(y, x)``, ``align_corners=True``, as
-    :class:`DeformableAttention` returns them) in input-image pixel coordinates."""
-    Hk, Wk = positions.shape[-3:-1]
-    in_map = (positions + 1) / 2 * positions.new_tensor([Hk - 1, Wk - 1])
-    return map_to_image(in_map, (Hk, Wk), input_size)
+def dat_sampling_points(positions: torch.Tensor, map_size: Tuple[int, int],
+                        input_size: Tuple[int, int]) -> torch.Tensor:
+    """DAT's sampling positions ``(..., 2)`` on a feature map of ``map_size`` (normalised ``(y, x)``,
+    ``align_corners=True``, as :class:`DeformableAttention` returns them) in input-image pixel coordinates."""
+    in_map = (positions + 1) / 2 * positions.new_tensor([map_size[0] - 1, map_size[1] - 1])
+    return map_to_image(in_map, map_size, input_size)
 
 
 class _Canvas:
@@ -129,11 +128,9 @@ def draw_dat_sampling(image_bgr, name, layer, x, input_size, queries, path, top_
     """DAT: per offset group, every key's offset (reference point -> sampling point, grey) and, for each query
     (a row), its ``top_keys`` most attended sampling points coloured by weight (mean over the group's heads)."""
     with torch.no_grad():
-        weights, sampled = layer.attention_weights(x)
-    points = dat_sampling_points(sampled[0], input_size)  # (g, Hk, Wk, 2) image pixels
-    # every group's keys start from the same reference grid
-    starts = dat_sampling_points(normalized_pixel_centers(*sampled.shape[2:4], sampled.dtype, sampled.device),
-                                 input_size)
+        weights, sampled, reference = layer.attention_weights(x)
+    points = dat_sampling_points(sampled[0], x.shape[1:3], input_size)  # (g, Hk, Wk, 2) image pixels
+    starts = dat_sampling_points(reference, x.shape[1:3], input_size)  # every group's keys start from these
     heads_per_group = layer.num_heads // layer.num_groups
     canvas = _Canvas(image_bgr, len(queries), layer.num_groups)
     for row, query in enumerate(queries):

@@ -350,15 +350,16 @@ class DeformableAttention(nn.Module):
         return bias.view(pos.shape[0] // self.num_groups, self.num_heads, H * W, pos_half.shape[1])
 
     def attention_weights(self, x: torch.Tensor):
-        """The softmax weights ``forward(x)`` applies, ``(B, heads, Nq, Nk)``, and the sampling positions of the
-        keys, ``(B, num_groups, Hk, Wk, 2)`` in normalised ``(y, x)``; head ``j`` uses group
-        ``j // (heads // num_groups)``."""
+        """The softmax weights ``forward(x)`` applies, ``(B, heads, Nq, Nk)``; the sampling positions of the
+        keys, ``(B, num_groups, Hk, Wk, 2)``, and where a zero offset would sample, ``(Hk, Wk, 2)``,
+        both in normalised ``(y, x)`` over the ``H x W`` map (``grid_sample``'s ``align_corners=True``); head
+        ``j`` uses group ``j // (heads // num_groups)``."""
         B, H, W, _ = x.shape
-        q, k, _, pos, _ = self._sampled_qkv(x)
+        q, k, _, pos, reference = self._sampled_qkv(x)
         logits = q * self.scale @ k.transpose(-2, -1)
         if self.rpe_table is not None:
             logits = logits + self._dense_bias(H, W, pos).to(logits.dtype)
-        return logits.softmax(-1), pos.view(B, self.num_groups, *pos.shape[1:])
+        return logits.softmax(-1), pos.view(B, self.num_groups, *pos.shape[1:]), self._zero_offset_points(reference)
 
     def forward(self, x: torch.Tensor, return_sampling: bool = False):
         B, H, W, C = x.shape
@@ -376,7 +377,11 @@ class DeformableAttention(nn.Module):
         out = self.proj_out(out.transpose(1, 2).reshape(B, H, W, C))
         if return_sampling:
             Hk, Wk = pos.shape[1:3]
-            if self.conventions == 'dat++':
-                reference = reference.clamp(-1., 1.)  # where a zero offset samples (finite on one-pixel axes)
-            return out, pos.view(B, self.num_groups, Hk, Wk, 2), reference.expand(B, self.num_groups, Hk, Wk, 2)
+            return out, pos.view(B, self.num_groups, Hk, Wk, 2), \
+                self._zero_offset_points(reference).expand(B, self.num_groups, Hk, Wk, 2)
         return out
+
+    def _zero_offset_points(self, reference: torch.Tensor) -> torch.Tensor:
+        """Where a zero offset samples: the reference points, clamped as the positions are (DAT++: finite on
+        one-pixel axes)."""
+        return reference.clamp(-1., 1.) if self.conventions == 'dat++' else reference
