@@ -30,7 +30,7 @@ def test_test_tool_evaluates_the_trained_checkpoint(trained, tmp_path):
 
 
 def test_converted_official_checkpoint_evaluates_with_the_release_config(imagenet_shapes, tmp_path):
-    from tests.test_converters.test_dat import official_state_dict
+    from reference.dat import official_state_dict
     torch.save({'model': official_state_dict('tiny')}, tmp_path / 'official.pth')
     convert_and_evaluate('tools/model_converters/dat2mmattn.py', tmp_path / 'official.pth', CONFIG,
                          imagenet_shapes, tmp_path)

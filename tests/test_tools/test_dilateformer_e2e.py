@@ -40,7 +40,7 @@ def test_test_tool_evaluates_the_trained_checkpoint(trained, tmp_path):
 def test_converted_official_checkpoint_evaluates_with_the_release_config(imagenet_shapes, tmp_path):
     import argparse
 
-    from tests.test_converters.test_dilateformer import random_official_state_dict
+    from reference.dilateformer import random_official_state_dict
     checkpoint = {'model': random_official_state_dict('tiny'), 'epoch': 299,
                   'args': argparse.Namespace(model='dilateformer_tiny')}
     torch.save(checkpoint, tmp_path / 'official.pth')
