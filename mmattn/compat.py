@@ -71,7 +71,9 @@ def _best_removed_after_saving(original):
     # CheckpointHook removes the previous best checkpoint before it writes the new one; killed in between, a
     # run has no best checkpoint at all. Defer the removal until the new one is complete.
     def save_best(self, runner, metrics):
-        backend = self.file_backend
+        backend = getattr(self, 'file_backend', None)
+        if backend is None:  # Runner.val() alone: before_train, which sets the backend, never ran
+            return original(self, runner, metrics)
         removals = []
         backend.remove = backend.rmtree = removals.append  # instance attributes shadow the methods for a call
         try:
