@@ -22,7 +22,7 @@ setup(
     description='OpenMMLab-style training framework for DaViT, DilateFormer and DAT attention backbones',
     long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',
-    packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
+    packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs', 'reference', 'reference.*')),
     python_requires='>=3.9',
     install_requires=read_requirements('runtime.txt') + read_requirements('mminstall.txt'),
     extras_require={

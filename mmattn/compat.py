@@ -74,7 +74,9 @@ def _best_removed_after_saving(original):
     # CheckpointHook removes the previous best checkpoint before it writes the new one; killed in between, a
     # run has no best checkpoint at all. Defer the removal until the new one is complete.
     def save_best(self, runner, metrics):
-        backend = self.file_backend
+        backend = getattr(self, 'file_backend', None)
+        if backend is None:  # Runner.val() alone: before_train, which sets the backend, never ran
+            return original(self, runner, metrics)
         removals = []
         backend.remove = backend.rmtree = removals.append  # instance attributes shadow the methods for a call
         try:
@@ -124,8 +126,41 @@ def _init_dist_pytorch_cpu_aware(original):
     return init
 
 
+def _compile_feature_extractor(self, target: str) -> None:
+    # cfg.compile (True or torch.compile's options). mmengine 0.10.7 compiles the whole ``train_step``, and only
+    # in train(): dynamo then traces into the optimizer step, which fails under torch 2.13 (an internal error on
+    # the param groups, "'UserDefinedDictVariable' object has no attribute 'items'"), and a detector's heads,
+    # whose shapes follow the data (proposals, NMS), would recompile every iteration. Instead, the feature
+    # extractor (``extract_feat``: backbone and neck, tensors in and out; ``forward`` where a model has none)
+    # is compiled, once, for training, validation and testing alike; the optimizer and heads run eagerly.
+    options = self.cfg.get('compile', None)
+    if options is None or options is False:
+        return
+    options = {} if options is True else dict(options)
+    from mmengine.model import is_model_wrapper
+    model = self.model.module if is_model_wrapper(self.model) else self.model
+    if getattr(model, '_mmattn_compiled', False):
+        return
+    name = 'extract_feat' if hasattr(model, 'extract_feat') else 'forward'
+    setattr(model, name, torch.compile(getattr(model, name), **options))
+    model._mmattn_compiled = True
+    self.logger.info(f'compile: torch.compile({type(model).__name__}.{name}, {options}); the first iterations '
+                     'compile (minutes on a CPU), later ones reuse the code.')
+
+
+def _compiled_before(original):
+    # mmengine calls _maybe_compile only in train(); val() and test() (tools/test.py) honour cfg.compile too
+    def run(self):
+        self._maybe_compile('test_step')
+        return original(self)
+
+    run.__wrapped__ = original
+    return run
+
+
 def apply() -> None:
-    """Patch mmengine in place (safe checkpoint loading, atomic checkpoint saving, CPU distributed runs)."""
+    """Patch mmengine in place (safe checkpoint loading, atomic checkpoint saving, CPU distributed runs,
+    ``compile=True``)."""
     global _applied
     if _applied:
         return
@@ -148,6 +183,9 @@ def apply() -> None:
     CheckpointHook._save_best_checkpoint = _best_removed_after_saving(CheckpointHook._save_best_checkpoint)
     LoadImageFromFile.transform = _naming_the_file(LoadImageFromFile.transform, 'img_path')
     LoadAnnotations.transform = _naming_the_file(LoadAnnotations.transform, 'seg_map_path')  # mmseg's maps
+    runner_module.Runner._maybe_compile = _compile_feature_extractor
+    runner_module.Runner.val = _compiled_before(runner_module.Runner.val)
+    runner_module.Runner.test = _compiled_before(runner_module.Runner.test)
     if not hasattr(dist_utils._init_dist_pytorch, '__wrapped__'):
         dist_utils._init_dist_pytorch = _init_dist_pytorch_cpu_aware(dist_utils._init_dist_pytorch)
     import mmattn.engine  # noqa: F401  (registers the CPU AMP optimizer wrapper)

@@ -108,13 +108,13 @@ def official_release_weights(converter, variant):
         from tests.test_converters.test_davit import random_timm_davit, to_official
         return to_official(random_timm_davit(variant).state_dict())
     if 'datpp' in converter:
-        from tests.official_datpp import build_official
+        from reference.datpp import build_official
         torch.manual_seed(0)
         return {'model': build_official(variant).state_dict()}
     if 'dat2' in converter:
-        from tests.test_converters.test_dat import official_state_dict
+        from reference.dat import official_state_dict
         return {'model': official_state_dict(variant)}
-    from tests.test_converters.test_dilateformer import random_official_state_dict
+    from reference.dilateformer import random_official_state_dict
     weights = random_official_state_dict(variant)
     return {'model': weights, 'model_ema': weights, 'epoch': 299}
 

@@ -4,21 +4,26 @@ import os
 import statistics
 import tempfile
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 
-def interleaved_median_times(functions: Dict[str, Callable[[], None]], repeats: int,
-                             warmup: int = 1) -> Dict[str, float]:
-    """Median wall time of each function, calls interleaved so that machine load affects all alike."""
+def interleaved_median_times(functions: Dict[str, Callable[[], None]], repeats: int, warmup: int = 1,
+                             on_repeat: Optional[Callable[[int], None]] = None) -> Dict[str, float]:
+    """Median wall time of each function, calls interleaved so that machine load affects all alike.
+
+    ``on_repeat(i)`` is called after round ``i`` (progress output).
+    """
     for _ in range(warmup):
         for function in functions.values():
             function()
     times = {name: [] for name in functions}
-    for _ in range(repeats):
+    for i in range(repeats):
         for name, function in functions.items():
             start = time.perf_counter()
             function()
             times[name].append(time.perf_counter() - start)
+        if on_repeat is not None:
+            on_repeat(i)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -45,3 +50,19 @@ def peak_cpu_bytes(function: Callable[[], None]) -> int:
         held += event['args']['Bytes']
         peak = max(peak, held)
     return peak
+
+
+def peak_cuda_bytes(function: Callable[[], None], device=None) -> int:
+    """Peak bytes allocated on the CUDA device during ``function()`` beyond what was allocated before it."""
+    import torch
+    torch.cuda.synchronize(device)
+    before = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    function()
+    torch.cuda.synchronize(device)
+    return torch.cuda.max_memory_allocated(device) - before
+
+
+def peak_bytes(function: Callable[[], None], device: str = 'cpu') -> int:
+    """:func:`peak_cpu_bytes` or :func:`peak_cuda_bytes` of ``function()``, by ``device`` ('cpu' / 'cuda')."""
+    return peak_cuda_bytes(function) if str(device).startswith('cuda') else peak_cpu_bytes(function)

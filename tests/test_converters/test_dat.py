@@ -7,6 +7,8 @@ import torch
 from mmattn.converters import ConversionError, convert_dat
 from mmengine.config import Config
 
+from reference.dat import ARCHS, official_state_dict
+
 CONFIGS = {'tiny': 'configs/dat/dat-tiny_in1k.py', 'small': 'configs/dat/dat-small_in1k.py',
            'base': 'configs/dat/dat-base_in1k.py', 'base-384': 'configs/dat/dat-base_in1k-384px.py'}
 
@@ -19,60 +21,6 @@ def build_classifier(arch, num_classes):
     model_cfg = Config.fromfile(CONFIGS[arch]).model
     model_cfg.head.num_classes = num_classes
     return MODELS.build(model_cfg)
-
-ARCHS = {  # official DAT v1 settings: dims, depths, heads, groups, window, training size
-    'tiny': ([96, 192, 384, 768], [2, 2, 6, 2], [3, 6, 12, 24], [0, 0, 3, 6], 7, 224),
-    'small': ([96, 192, 384, 768], [2, 2, 18, 2], [3, 6, 12, 24], [0, 0, 3, 6], 7, 224),
-    'base': ([128, 256, 512, 1024], [2, 2, 18, 2], [4, 8, 16, 32], [0, 0, 4, 8], 7, 224),
-    'base-384': ([128, 256, 512, 1024], [2, 2, 18, 2], [4, 8, 16, 32], [0, 0, 4, 8], 12, 384),
-}
-
-
-def official_state_dict(arch, num_classes=1000, seed=0, std=0.05):
-    """A random state dict with exactly the keys and shapes of the official DAT v1 classifier."""
-    dims, depths, heads, groups, window, img = ARCHS[arch]
-    g = torch.Generator().manual_seed(seed)
-
-    def rnd(*shape, scale=std):
-        return torch.randn(*shape, generator=g) * scale
-
-    def norm(prefix, c):
-        return {f'{prefix}.weight': 1 + rnd(c, scale=0.1), f'{prefix}.bias': rnd(c, scale=0.1)}
-
-    sd = {'patch_proj.0.weight': rnd(dims[0], 3, 4, 4, scale=0.2), 'patch_proj.0.bias': rnd(dims[0]),
-          **norm('patch_proj.1.norm', dims[0])}
-    for i, (c, depth, h) in enumerate(zip(dims, depths, heads)):
-        fmap = img // 2**(i + 2)
-        spec = 'LS' * (depth // 2) if i < 2 else 'LD' * (depth // 2)
-        for j in range(2 * depth):
-            sd.update(norm(f'stages.{i}.layer_norms.{j}.norm', c))
-        for d, kind in enumerate(spec):
-            p = f'stages.{i}.mlps.{d}.chunk'
-            sd.update({f'{p}.linear1.weight': rnd(4 * c, c), f'{p}.linear1.bias': rnd(4 * c),
-                       f'{p}.linear2.weight': rnd(c, 4 * c), f'{p}.linear2.bias': rnd(c)})
-            a = f'stages.{i}.attns.{d}'
-            if kind in 'LS':
-                sd.update({f'{a}.relative_position_bias_table': rnd((2 * window - 1)**2, h, scale=0.5),
-                           f'{a}.relative_position_index': torch.zeros(window**2, window**2, dtype=torch.long),
-                           f'{a}.proj_qkv.weight': rnd(3 * c, c), f'{a}.proj_qkv.bias': rnd(3 * c),
-                           f'{a}.proj_out.weight': rnd(c, c), f'{a}.proj_out.bias': rnd(c)})
-                if kind == 'S':
-                    sd[f'{a}.attn_mask'] = torch.zeros((fmap // window)**2, window**2, window**2)
-            else:
-                cg, k = c // groups[i], [9, 7, 5, 3][i]
-                sd.update({f'{a}.rpe_table': rnd(h, 2 * fmap - 1, 2 * fmap - 1, scale=0.5),
-                           f'{a}.conv_offset.0.weight': rnd(cg, 1, k, k, scale=0.2),
-                           f'{a}.conv_offset.0.bias': rnd(cg), **norm(f'{a}.conv_offset.1.norm', cg),
-                           f'{a}.conv_offset.3.weight': rnd(2, cg, 1, 1, scale=0.5)})
-                for name in ('q', 'k', 'v', 'out'):
-                    sd.update({f'{a}.proj_{name}.weight': rnd(c, c, 1, 1), f'{a}.proj_{name}.bias': rnd(c)})
-        if i < 3:
-            sd[f'down_projs.{i}.0.weight'] = rnd(dims[i + 1], c, 2, 2, scale=0.1)
-            sd.update(norm(f'down_projs.{i}.1.norm', dims[i + 1]))
-    sd.update(norm('cls_norm.norm', dims[-1]))
-    sd.update({'cls_head.weight': rnd(num_classes, dims[-1]), 'cls_head.bias': rnd(num_classes)})
-    return sd
-
 
 def test_official_tiny_has_219_keys():
     assert len(official_state_dict('tiny')) == 219  # models.md 3.6, buffers included

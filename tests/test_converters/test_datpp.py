@@ -1,11 +1,11 @@
 """DAT++ converter: official classifier and DAT-Detection / DAT-Segmentation layouts (built from the transcribed
-official model, tests/official_datpp.py), v1 checkpoints refused (and DAT++ by dat2mmattn), and the command line."""
+official model, reference/datpp.py), v1 checkpoints refused (and DAT++ by dat2mmattn), and the command line."""
 import pytest
 import torch
 
 from mmattn.converters import ConversionError, convert_dat, convert_datpp
-from tests.official_datpp import build_official
-from tests.test_converters.test_dat import official_state_dict as official_v1_state_dict
+from reference.datpp import build_official
+from reference.dat import official_state_dict as official_v1_state_dict
 
 
 @pytest.fixture(scope='module')

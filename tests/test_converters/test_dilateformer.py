@@ -1,9 +1,7 @@
 """Official DilateFormer checkpoints (key layout of models.md 2.4, random values) -> dilateformer2mmattn.py.
 
-The official model is transcribed below as a functional forward over the official state dict (overlapping
-stem, per-block CPE, unfold-based multi-scale dilated attention, global attention, conv3x3/s2 + BN
-downsampling, LayerNorm on every token before pooling); the converted classifier built from our config must
-reproduce its logits.
+The official model is transcribed in ``reference/dilateformer.py`` as a functional forward over the official
+state dict; the converted classifier built from our config must reproduce its logits.
 """
 import argparse
 import os
@@ -11,128 +9,13 @@ import runpy
 
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config
 
 from mmattn.converters import ConversionError, convert_dilateformer
 from mmattn.utils import load_checkpoint_file
+from reference.dilateformer import ARCHS, official_forward, official_shapes, random_official_state_dict
 
 CONVERTER = runpy.run_path('tools/model_converters/dilateformer2mmattn.py', run_name='dilateformer2mmattn')['main']
-
-ARCHS = {'tiny': (72, [2, 2, 6, 2]), 'small': (72, [3, 5, 8, 3]), 'base': (96, [4, 8, 10, 3])}
-HEADS = [3, 6, 12, 24]
-DILATED = [True, True, False, False]
-DILATIONS = [1, 2, 3]
-
-
-def official_shapes(embed_dim, depths, num_classes=1000):
-    """Every key of the official classifier with its shape (models.md 2.4)."""
-    shapes = {}
-
-    def batchnorm(prefix, channels):
-        for name in ('weight', 'bias', 'running_mean', 'running_var'):
-            shapes[f'{prefix}.{name}'] = (channels, )
-        shapes[f'{prefix}.num_batches_tracked'] = ()
-
-    widths = [3, 16, 32, 64, embed_dim]
-    for n in range(4):
-        shapes[f'patch_embed.proj.{3 * n}.weight'] = (widths[n + 1], widths[n], 3, 3)
-        if n < 3:
-            batchnorm(f'patch_embed.proj.{3 * n + 1}', widths[n + 1])
-    for i, depth in enumerate(depths):
-        C = embed_dim * 2**i
-        for j in range(depth):
-            p = f'stages.{i}.blocks.{j}.'
-            shapes.update({
-                p + 'pos_embed.weight': (C, 1, 3, 3), p + 'pos_embed.bias': (C, ),
-                p + 'norm1.weight': (C, ), p + 'norm1.bias': (C, ),
-                p + 'attn.qkv.weight': (3 * C, C, 1, 1) if DILATED[i] else (3 * C, C), p + 'attn.qkv.bias': (3 * C, ),
-                p + 'attn.proj.weight': (C, C), p + 'attn.proj.bias': (C, ),
-                p + 'norm2.weight': (C, ), p + 'norm2.bias': (C, ),
-                p + 'mlp.fc1.weight': (4 * C, C), p + 'mlp.fc1.bias': (4 * C, ),
-                p + 'mlp.fc2.weight': (C, 4 * C), p + 'mlp.fc2.bias': (C, ),
-            })
-        if i < 3:
-            shapes[f'stages.{i}.downsample.proj.0.weight'] = (2 * C, C, 3, 3)
-            shapes[f'stages.{i}.downsample.proj.0.bias'] = (2 * C, )
-            batchnorm(f'stages.{i}.downsample.proj.1', 2 * C)
-    C = embed_dim * 8
-    shapes.update({'norm.weight': (C, ), 'norm.bias': (C, ), 'head.weight': (num_classes, C),
-                   'head.bias': (num_classes, )})
-    return shapes
-
-
-def random_official_state_dict(arch, num_classes=1000, seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    state_dict = {}
-    for key, shape in official_shapes(*ARCHS[arch], num_classes).items():
-        if key.endswith('num_batches_tracked'):
-            state_dict[key] = torch.tensor(7)
-        elif key.endswith('running_var'):
-            state_dict[key] = torch.rand(shape, generator=generator) + 0.5
-        elif key.endswith(('norm1.weight', 'norm2.weight', 'norm.weight')) or \
-                (key.endswith('.weight') and len(shape) == 1):  # norm / BN scales around 1
-            state_dict[key] = 1 + 0.1 * torch.randn(shape, generator=generator)
-        else:
-            fan_in = max(1, int(torch.tensor(shape[1:]).prod().item()) if len(shape) > 1 else 1)
-            std = fan_in**-0.5 if len(shape) > 1 else 0.05
-            state_dict[key] = std * torch.randn(shape, generator=generator)
-    return state_dict
-
-
-def official_forward(sd, x, embed_dim, depths):
-    """The official classifier in eval mode, from its state dict."""
-
-    def bn(x, p):
-        return F.batch_norm(x, sd[p + '.running_mean'], sd[p + '.running_var'], sd[p + '.weight'], sd[p + '.bias'],
-                            False, 0., 1e-5)
-
-    def ln(x, p):
-        return F.layer_norm(x, x.shape[-1:], sd[p + '.weight'], sd[p + '.bias'], 1e-6)
-
-    def linear(x, p):
-        return F.linear(x, sd[p + '.weight'], sd[p + '.bias'])
-
-    for n, stride in zip(range(3), (1, 2, 1)):
-        x = F.gelu(bn(F.conv2d(x, sd[f'patch_embed.proj.{3 * n}.weight'], stride=stride, padding=1),
-                      f'patch_embed.proj.{3 * n + 1}'))
-    x = F.conv2d(x, sd['patch_embed.proj.9.weight'], stride=2, padding=1)
-    for i, depth in enumerate(depths):
-        C, heads = embed_dim * 2**i, HEADS[i]
-        d = C // heads
-        for j in range(depth):
-            p = f'stages.{i}.blocks.{j}.'
-            x = x + F.conv2d(x, sd[p + 'pos_embed.weight'], sd[p + 'pos_embed.bias'], padding=1, groups=C)
-            t = x.permute(0, 2, 3, 1)  # B, H, W, C
-            B, H, W, _ = t.shape
-            y = ln(t, p + 'norm1')
-            if DILATED[i]:
-                qkv = F.conv2d(y.permute(0, 3, 1, 2), sd[p + 'attn.qkv.weight'], sd[p + 'attn.qkv.bias'])
-                qkv = qkv.reshape(B, 3, 3, C // 3, H, W).permute(2, 1, 0, 3, 4, 5)  # dilation, s, B, C/3, H, W
-                outs = []
-                for g, r in enumerate(DILATIONS):
-                    q, k, v = qkv[g]
-                    unfold = torch.nn.Unfold(3, r, r, 1)
-                    hg = C // 3 // d
-                    q = q.reshape(B, hg, d, 1, H * W).permute(0, 1, 4, 3, 2)
-                    k = unfold(k).reshape(B, hg, d, 9, H * W).permute(0, 1, 4, 2, 3)
-                    a = ((q @ k) * d**-0.5).softmax(-1)
-                    v = unfold(v).reshape(B, hg, d, 9, H * W).permute(0, 1, 4, 3, 2)
-                    outs.append((a @ v).transpose(1, 2).reshape(B, H, W, C // 3))
-                y = torch.cat(outs, dim=-1)
-            else:
-                q, k, v = linear(y, p + 'attn.qkv').reshape(B, H * W, 3, heads, d).permute(2, 0, 3, 1, 4)
-                a = ((q @ k.transpose(-2, -1)) * d**-0.5).softmax(-1)
-                y = (a @ v).transpose(1, 2).reshape(B, H, W, C)
-            t = t + linear(y, p + 'attn.proj')
-            t = t + linear(F.gelu(linear(ln(t, p + 'norm2'), p + 'mlp.fc1')), p + 'mlp.fc2')
-            x = t.permute(0, 3, 1, 2)
-        if i < 3:
-            p = f'stages.{i}.downsample.proj.'
-            x = bn(F.conv2d(x, sd[p + '0.weight'], sd[p + '0.bias'], stride=2, padding=1), p + '1')
-    tokens = ln(x.flatten(2).transpose(1, 2), 'norm')  # LayerNorm on every token, then the average
-    return linear(tokens.mean(dim=1), 'head')
-
 
 def build_classifier(config):
     from mmengine.registry import init_default_scope

@@ -5,7 +5,7 @@ import torch
 
 from mmattn.converters.dat import convert_dat
 from mmattn.converters.utils import ConversionError, strip_prefix
-from tests.test_converters.test_dat import official_state_dict
+from reference.dat import official_state_dict
 
 
 def test_module_prefix_is_stripped_only_from_a_whole_ddp_state_dict():

@@ -21,7 +21,7 @@ from mmattn.models.layers import (ChannelGroupAttention, DeformableAttention, Mu
                                   packed_dilated_neighbourhood_attention)
 from mmattn.utils.flops import _mask_heads_at_100_rois, analyze_flops, model_complexity
 from tests.conftest import REPO
-from tests.test_models.test_layers.test_deformable_attention import naive_deformable_attention
+from reference.dat import naive_deformable_attention
 
 DAVIT_SMALL = dict(embed_dims=[16, 32, 64, 128], depths=[1, 1, 1, 1], num_heads=[1, 2, 4, 8])
 DILATEFORMER_SMALL = dict(embed_dims=[24, 48, 96, 192], depths=[1, 1, 1, 1], num_heads=[3, 6, 3, 6],

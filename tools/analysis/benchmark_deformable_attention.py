@@ -44,7 +44,7 @@ def make_steps(height, width, batch):
     sys.path.insert(0, REPO)
     import torch
     from mmattn.models.layers import DeformableAttention
-    from tests.test_models.test_layers.test_deformable_attention import naive_deformable_attention
+    from reference.dat import naive_deformable_attention
 
     torch.manual_seed(0)
     op = DeformableAttention(**DAT_T_STAGE3)

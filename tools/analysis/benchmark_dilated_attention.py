@@ -12,7 +12,7 @@ left out. ``--mode`` picks the core:
   1/2/3, zero-padded neighbours inside the softmax.
 
   * ``unfold``: the official ``DilateAttention`` per dilation group (``nn.Unfold`` on k and v, 5-D matmuls,
-    softmax), outputs concatenated, written out here from the definition.
+    softmax), outputs concatenated: ``reference.dilateformer.unfold_msda``, the formulation the parity tests use.
   * ``mmattn``: :func:`mmattn.models.layers.packed_dilated_neighbourhood_attention`, as
     ``MultiScaleDilatedAttention`` calls it (shifted views, no unfolded copies, hand-written backward).
 
@@ -35,35 +35,18 @@ peak reported. Inputs and the upstream gradient exist before the pass and are no
 """
 import argparse
 import functools
+import os.path as osp
+import sys
 
 import torch
 import torch.nn.functional as F
 
-from mmattn.models.layers import packed_dilated_neighbourhood_attention
-from mmattn.utils.benchmark import interleaved_median_times, peak_cpu_bytes
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # reference/ of the checkout
+from mmattn.models.layers import packed_dilated_neighbourhood_attention  # noqa: E402
+from mmattn.utils.benchmark import interleaved_median_times, peak_cpu_bytes  # noqa: E402
+from reference.dilateformer import DILATIONS, KERNEL_SIZE, unfold_msda  # noqa: E402
 
-KERNEL_SIZE = 3
-DILATIONS = (1, 2, 3)
 NA_KERNEL_SIZE = 7
-
-
-def unfold_msda(qkv: torch.Tensor) -> torch.Tensor:
-    """The official formulation: per dilation group, unfold k and v (zero padding), softmax over 9 neighbours."""
-    B, _, heads, d, H, W = qkv.shape
-    group = heads // len(DILATIONS)
-    n = KERNEL_SIZE * KERNEL_SIZE
-    outs = []
-    for g, dilation in enumerate(DILATIONS):
-        q, k, v = (qkv[:, s, g * group:(g + 1) * group] for s in range(3))  # (B, group, d, H, W)
-        padding = dilation * (KERNEL_SIZE - 1) // 2
-        q = q.reshape(B, group, d, 1, H * W).permute(0, 1, 4, 3, 2)  # B, h, N, 1, d
-        k = F.unfold(k.reshape(B, group * d, H, W), KERNEL_SIZE, dilation, padding, 1)
-        k = k.reshape(B, group, d, n, H * W).permute(0, 1, 4, 2, 3)  # B, h, N, d, 9
-        attn = ((q @ k) * d**-0.5).softmax(dim=-1)
-        v = F.unfold(v.reshape(B, group * d, H, W), KERNEL_SIZE, dilation, padding, 1)
-        v = v.reshape(B, group, d, n, H * W).permute(0, 1, 4, 3, 2)  # B, h, N, 9, d
-        outs.append((attn @ v).transpose(1, 2).reshape(B, H, W, group * d))
-    return torch.cat(outs, dim=-1)  # B, H, W, C
 
 
 def mmattn_msda(qkv: torch.Tensor) -> torch.Tensor:

@@ -344,6 +344,9 @@ def _check_arguments(shape, kernel_size, dilation, border, rpb) -> Tuple[int, ..
     return tuple(int(d) for d in dilations)
 
 
+# torch.compile: dynamo cannot trace the operator's writes into strided views (``out=`` slices), so it runs eagerly
+# (one graph break per call); forward and backward are the same code as without compile.
+@torch.compiler.disable
 def dilated_neighbourhood_attention(q: torch.Tensor,
                                     k: torch.Tensor,
                                     v: torch.Tensor,
@@ -392,6 +395,7 @@ def dilated_neighbourhood_attention(q: torch.Tensor,
     return _DilatedNeighbourhoodAttention.apply(q, k, v, rpb, int(kernel_size), dilations, float(scale), border)
 
 
+@torch.compiler.disable  # as dilated_neighbourhood_attention
 def packed_dilated_neighbourhood_attention(qkv: torch.Tensor,
                                            kernel_size: int = 3,
                                            dilation: Union[int, Sequence[int]] = 1,

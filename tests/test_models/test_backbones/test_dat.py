@@ -3,56 +3,15 @@ an official-layout state dict), any input size, out_indices, freezing, checkpoin
 parameter counts and the sampling-position output."""
 import pytest
 import torch
-import torch.nn.functional as F
 
 from mmattn.converters import convert_dat
 from mmattn.models.backbones import DAT
-from tests.test_converters.test_dat import ARCHS, build_classifier, official_state_dict
-from tests.test_models.test_layers.test_deformable_attention import naive_deformable_attention
-from tests.test_models.test_layers.test_shifted_window_attention import naive_window_attention
+from reference.dat import official_forward, official_state_dict
+from tests.test_converters.test_dat import build_classifier
 
 SMALL = dict(embed_dims=[16, 32, 64, 128], depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8], num_groups=[1, 1, 2, 4],
              stage_specs=['LS', 'LS', 'LD', 'LD'], window_size=7, offset_kernel_sizes=[9, 7, 5, 3],
              offset_range_factors=[2, 2, 2, 2], img_size=224)
-
-
-def _ln(x, sd, prefix):
-    """LayerNormProxy: LayerNorm over the channels of an NCHW map."""
-    return F.layer_norm(x.permute(0, 2, 3, 1), x.shape[1:2], sd[prefix + '.weight'],
-                        sd[prefix + '.bias']).permute(0, 3, 1, 2)
-
-
-def official_forward(sd, arch, x):
-    """The official DAT v1 classifier forward (NCHW), written from the definition, on official keys."""
-    dims, depths, heads, groups, window, _ = ARCHS[arch]
-    x = _ln(F.conv2d(x, sd['patch_proj.0.weight'], sd['patch_proj.0.bias'], stride=4), sd, 'patch_proj.1.norm')
-    for i in range(4):
-        spec = 'LS' * (depths[i] // 2) if i < 2 else 'LD' * (depths[i] // 2)
-        for d, kind in enumerate(spec):
-            a = f'stages.{i}.attns.{d}'
-            y = _ln(x, sd, f'stages.{i}.layer_norms.{2 * d}.norm')
-            if kind == 'D':
-                p = {k[len(a) + 1:]: v for k, v in sd.items() if k.startswith(a + '.')}
-                p = {k.replace('conv_offset.0', 'offset_net.conv').replace('conv_offset.1.norm', 'offset_net.norm')
-                     .replace('conv_offset.3', 'offset_net.proj'): (v.flatten(1) if v.dim() == 4 and
-                                                                     v.shape[-1] == 1 else v)
-                     for k, v in p.items()}
-                y = naive_deformable_attention(y, p, heads[i], groups[i])[0]
-            else:
-                p = {'qkv.weight': sd[f'{a}.proj_qkv.weight'], 'qkv.bias': sd[f'{a}.proj_qkv.bias'],
-                     'proj.weight': sd[f'{a}.proj_out.weight'], 'proj.bias': sd[f'{a}.proj_out.bias'],
-                     'relative_position_bias_table': sd[f'{a}.relative_position_bias_table']}
-                y = naive_window_attention(y, p, heads[i], window, -(-window // 2) if kind == 'S' else 0)
-            x = x + y
-            y = _ln(x, sd, f'stages.{i}.layer_norms.{2 * d + 1}.norm').permute(0, 2, 3, 1)
-            m = f'stages.{i}.mlps.{d}.chunk'
-            y = F.linear(F.gelu(F.linear(y, sd[f'{m}.linear1.weight'], sd[f'{m}.linear1.bias'])),
-                         sd[f'{m}.linear2.weight'], sd[f'{m}.linear2.bias'])
-            x = x + y.permute(0, 3, 1, 2)
-        if i < 3:
-            x = _ln(F.conv2d(x, sd[f'down_projs.{i}.0.weight'], stride=2), sd, f'down_projs.{i}.1.norm')
-    x = _ln(x, sd, 'cls_norm.norm').mean(dim=(2, 3))
-    return F.linear(x, sd['cls_head.weight'], sd['cls_head.bias'])
 
 
 def test_official_numerics_tiny_224():

@@ -1,4 +1,4 @@
-"""mmattn.DATPlusPlus against the transcribed official DAT++ (tests/official_datpp.py): parameter counts, numerics
+"""mmattn.DATPlusPlus against the transcribed official DAT++ (reference/datpp.py): parameter counts, numerics
 of converted official-layout weights (float64) at 224 and at odd sizes, sampling positions; any input size,
 out_indices, freezing, checkpointing and arch validation."""
 import pytest
@@ -7,7 +7,7 @@ import torch
 from mmattn.converters import convert_datpp
 from mmattn.converters.datpp import _official_to_mmattn
 from mmattn.models.backbones import DATPlusPlus
-from tests.official_datpp import build_official, randomize_
+from reference.datpp import build_official, randomize_
 
 # a small DAT++ with both block kinds in every stage but the last (as the official specs), cheap in float64
 SMALL_OFFICIAL = dict(dims=[16, 32, 64, 128], heads=[1, 2, 4, 8], groups=[1, 1, 2, 4], depths=[2, 2, 2, 2],

@@ -2,61 +2,10 @@
 NCHW, 1x1 convolutions, einsum attention, grid-sampled bias with an explicit displacement tensor)."""
 import pytest
 import torch
-import torch.nn.functional as F
 
 from mmattn.models.layers import DeformableAttention
 from mmattn.models.layers.deformable_attention import resize_rpe_table
-
-
-def _pixel_centres(h, w, dtype):
-    ys, xs = torch.meshgrid(torch.linspace(0.5, h - 0.5, h, dtype=dtype), torch.linspace(0.5, w - 0.5, w, dtype=dtype),
-                            indexing='ij')
-    ref = torch.stack((ys, xs), -1)
-    ref[..., 1] = ref[..., 1] / w * 2 - 1
-    ref[..., 0] = ref[..., 0] / h * 2 - 1
-    return ref
-
-
-def naive_deformable_attention(x, p, num_heads, num_groups, offset_range_factor=2.):
-    """The DAT v1 deformable attention, step by step, on an NCHW map ``x`` (the normalised block input).
-
-    ``p`` holds the operator's parameters (mmattn names); the 1x1 projections are used as 1x1 convolutions.
-    Returns ``(y, positions, references)`` with ``y`` in NCHW.
-    """
-    B, C, H, W = x.shape
-    g, cg, hc, hg = num_groups, C // num_groups, C // num_heads, num_heads // num_groups
-
-    def conv1x1(t, name, bias=True):
-        return F.conv2d(t, p[f'{name}.weight'][:, :, None, None], p[f'{name}.bias'] if bias else None)
-
-    q = conv1x1(x, 'proj_q')
-    q_off = q.reshape(B * g, cg, H, W)  # 'b (g c) h w -> (b g) c h w'
-    w_dw = p['offset_net.conv.weight']
-    off = F.conv2d(q_off, w_dw, p['offset_net.conv.bias'], padding=w_dw.shape[-1] // 2, groups=cg)
-    off = F.layer_norm(off.permute(0, 2, 3, 1), (cg, ), p['offset_net.norm.weight'],
-                       p['offset_net.norm.bias']).permute(0, 3, 1, 2)
-    off = conv1x1(F.gelu(off), 'offset_net.proj', bias=False)  # (B*g, 2, Hk, Wk)
-    Hk, Wk = off.shape[2:]
-    off = off.tanh() * torch.tensor([1.0 / Hk, 1.0 / Wk], dtype=x.dtype).reshape(1, 2, 1, 1) * offset_range_factor
-    off = off.permute(0, 2, 3, 1)
-    reference = _pixel_centres(Hk, Wk, x.dtype)[None].expand(B * g, -1, -1, -1)
-    pos = off + reference
-    sampled = F.grid_sample(x.reshape(B * g, cg, H, W), pos[..., (1, 0)], mode='bilinear', align_corners=True)
-    sampled = sampled.reshape(B, C, 1, Hk * Wk)
-    q = q.reshape(B * num_heads, hc, H * W)
-    k = conv1x1(sampled, 'proj_k').reshape(B * num_heads, hc, Hk * Wk)
-    v = conv1x1(sampled, 'proj_v').reshape(B * num_heads, hc, Hk * Wk)
-    attn = torch.einsum('b c m, b c n -> b m n', q, k) * hc**-0.5
-    table = p['rpe_table']
-    if table.shape[-2:] != (2 * H - 1, 2 * W - 1):
-        table = F.interpolate(table[None], (2 * H - 1, 2 * W - 1), mode='bicubic')[0]
-    table = table[None].expand(B, -1, -1, -1).reshape(B * g, hg, 2 * H - 1, 2 * W - 1)
-    q_grid = _pixel_centres(H, W, x.dtype)[None].expand(B * g, -1, -1, -1)
-    displacement = (q_grid.reshape(B * g, H * W, 2).unsqueeze(2) - pos.reshape(B * g, Hk * Wk, 2).unsqueeze(1)) * 0.5
-    bias = F.grid_sample(table, displacement[..., (1, 0)], mode='bilinear', align_corners=True)
-    attn = F.softmax(attn + bias.reshape(B * num_heads, H * W, Hk * Wk), dim=2)
-    out = torch.einsum('b m n, b c n -> b c m', attn, v).reshape(B, C, H, W)
-    return conv1x1(out, 'proj_out'), pos.reshape(B, g, Hk, Wk, 2), reference.reshape(B, g, Hk, Wk, 2)
+from reference.dat import naive_deformable_attention
 
 
 def _make(dim=24, heads=6, groups=3, ksize=5, rpe_size=(6, 7), dtype=torch.float32, seed=0, **kwargs):

@@ -1,11 +1,11 @@
-"""NATTEN-style neighbourhood attention (``border='shift'`` with a bias table) against tests/naive_natten.py."""
+"""NATTEN-style neighbourhood attention (``border='shift'`` with a bias table) against reference/natten.py."""
 import pytest
 import torch
 import torch.nn.functional as F
 
 from mmattn.models.layers import (NeighbourhoodAttention, dilated_neighbourhood_attention,
                                   packed_dilated_neighbourhood_attention)
-from tests.naive_natten import naive_av, naive_neighbourhood_attention, naive_qk_rpb, window_indices
+from reference.natten import naive_av, naive_neighbourhood_attention, naive_qk_rpb, window_indices
 
 
 def to_natten(x):

@@ -8,40 +8,7 @@ import torch.nn.functional as F
 
 from mmattn.models.layers import ShiftedWindowAttention
 from mmattn.models.layers.shifted_window_attention import resize_relative_position_bias_table
-
-
-def naive_window_attention(x, p, heads, ws, shift):
-    """x: (B, C, H, W) with H, W multiples of ``ws``; ``p`` holds the parameters (mmattn names)."""
-    B, C, H, W = x.shape
-    if shift:
-        x = torch.roll(x, shifts=(-shift, -shift), dims=(2, 3))
-    r1, r2 = H // ws, W // ws
-    t = x.reshape(B, C, r1, ws, r2, ws).permute(0, 2, 4, 3, 5, 1).reshape(B * r1 * r2, ws * ws, C)
-    q, k, v = torch.chunk(F.linear(t, p['qkv.weight'], p['qkv.bias']), 3, dim=2)
-    q = q * (C // heads)**-0.5
-    q, k, v = [z.reshape(z.shape[0], ws * ws, heads, C // heads).transpose(1, 2) for z in (q, k, v)]
-    attn = torch.einsum('bhmc,bhnc->bhmn', q, k)
-    coords = torch.stack(torch.meshgrid(torch.arange(ws), torch.arange(ws), indexing='ij')).flatten(1)
-    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)
-    index = (rel[..., 0] + ws - 1) * (2 * ws - 1) + rel[..., 1] + ws - 1
-    attn = attn + p['relative_position_bias_table'][index.view(-1)].view(ws * ws, ws * ws, -1).permute(2, 0, 1)
-    if shift:
-        img = torch.zeros(H, W)
-        cnt = 0
-        for h in (slice(0, -ws), slice(-ws, -shift), slice(-shift, None)):
-            for w in (slice(0, -ws), slice(-ws, -shift), slice(-shift, None)):
-                img[h, w] = cnt
-                cnt += 1
-        mw = img.reshape(r1, ws, r2, ws).permute(0, 2, 1, 3).reshape(r1 * r2, ws * ws)
-        mask = mw.unsqueeze(1) - mw.unsqueeze(2)
-        mask = mask.masked_fill(mask != 0, -100.0)
-        attn = (attn.view(B, r1 * r2, heads, ws * ws, ws * ws) + mask[None, :, None]).flatten(0, 1)
-    out = torch.einsum('bhmn,bhnc->bhmc', attn.softmax(dim=3), v).transpose(1, 2).reshape(-1, ws * ws, C)
-    out = F.linear(out, p['proj.weight'], p['proj.bias'])
-    out = out.reshape(B, r1, r2, ws, ws, C).permute(0, 5, 1, 3, 2, 4).reshape(B, C, H, W)
-    if shift:
-        out = torch.roll(out, shifts=(shift, shift), dims=(2, 3))
-    return out
+from reference.dat import naive_window_attention
 
 
 def _make(shift, ws=4, dim=12, heads=3, seed=0):

@@ -1,14 +1,14 @@
 """The official DAT++ classifier (``LeapLabTHU/DAT`` head: models/dat.py, dat_blocks.py, nat.py), transcribed for
 the tests from its definition: same module tree and key layout, NCHW, the same operations in the same order,
 with NATTEN 0.14's ``NATTEN2DQKRPBFunction`` / ``NATTEN2DAVFunction`` replaced by the naive references in
-:mod:`tests.naive_natten`. Only the paths DAT++ uses are kept (``N`` / ``D`` blocks with the sampled bias table,
+:mod:`reference.natten`. Only the paths DAT++ uses are kept (``N`` / ``D`` blocks with the sampled bias table,
 local perception units, conv MLPs, conv patches; no layer scale, dropout 0). Reference for
 ``mmattn.DATPlusPlus``'s parameter counts and numerics; not part of mmattn."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tests.naive_natten import naive_av, naive_qk_rpb  # NATTEN 0.14's functions, naively
+from reference.natten import naive_av, naive_qk_rpb  # NATTEN 0.14's functions, naively
 
 
 ARCHS = {  # the official configs/dat_{tiny,small,base}.yaml (dim_stem = dims[0])

@@ -1,0 +1,50 @@
+"""tools/analysis/benchmark.py: a model of each kind of config against its reference, at a tiny input.
+
+Timings are not checked (no speed assertions in tests): the tool must run, report its fields and ratios, and
+the reference must compute the same function with the same weights (small output difference)."""
+import json
+import re
+
+import pytest
+
+from tools.analysis.benchmark import main
+
+RATIOS = re.compile(r'speed-up \((\w+) time / mmattn time\): [\d.]+x; memory ratio \(mmattn / \w+\): [\d.]+x; '
+                    r'max abs diff: ([\d.e+-]+)')
+
+
+def run_benchmark(capsys, tmp_path, *args):
+    out = tmp_path / 'result.json'
+    assert main([*args, '--repeats', '1', '--warmup', '0', '--json', str(out)]) == 0
+    return capsys.readouterr().out, json.loads(out.read_text())
+
+
+def test_classifier_against_the_official_formulation_in_training(capsys, tmp_path):
+    printed, result = run_benchmark(capsys, tmp_path, 'configs/dilateformer/dilateformer-tiny_in1k.py',
+                                    '--shape', '32', '--batch', '2', '--mode', 'train', '--compare', 'official')
+    assert result['task'] == 'classification' and result['measured'] == 'classifier'
+    assert result['input_shape'] == [2, 3, 32, 32] and result['mode'] == 'train'
+    for name in ('mmattn', 'official'):
+        assert set(result['results'][name]) == {'latency_ms', 'throughput', 'peak_mib'}
+        assert result['results'][name]['latency_ms'] > 0 and result['results'][name]['peak_mib'] > 0
+    compare = result['compare']
+    assert compare['reference'] == 'official' and compare['speedup'] > 0 and compare['memory_ratio'] > 0
+    assert compare['max_abs_diff'] < 1e-4  # logits of order 1: the same function and weights
+    match = RATIOS.search(printed)
+    assert match and match.group(1) == 'official' and float(match.group(2)) == pytest.approx(compare['max_abs_diff'],
+                                                                                               rel=0.1)
+    assert '| mmattn |' in printed and '| official |' in printed and '.. step 1/1' in printed
+
+
+def test_dense_backbone_against_timm(capsys, tmp_path):
+    printed, result = run_benchmark(capsys, tmp_path, 'configs/davit/mask-rcnn_davit-tiny_fpn_ms-crop-1x_coco.py',
+                                    '--shape', '32', '48', '--compare', 'timm')
+    assert result['task'] == 'detection' and result['measured'] == 'backbone'
+    assert result['input_shape'] == [1, 3, 32, 48] and result['mode'] == 'infer'
+    assert result['compare']['max_abs_diff'] < 1e-4  # all four normed feature maps
+    assert RATIOS.search(printed).group(1) == 'timm'
+
+
+def test_a_reference_of_another_backbone_is_refused_with_the_right_one(tmp_path):
+    with pytest.raises(SystemExit, match=r'--compare timm covers DaViT backbones, not DAT.*DAT: --compare official'):
+        main(['configs/dat/dat-tiny_in1k.py', '--shape', '32', '--compare', 'timm'])
