@@ -211,13 +211,13 @@ def _attention_forward(q, k, v, rpb, kernel_size: int, dilations: Tuple[int, ...
         layouts = [_shifted_layout((H, W), kernel_size, dilation) for dilation in dilations]
     attn = q.new_zeros(B, num_heads, kernel_size * kernel_size, H, W)
     out = q.new_empty(B, num_heads, head_dim, H, W)
-    buffer = q.new_empty(B, group, head_dim, H, W)
     for g, (pieces, bias_index) in enumerate(layouts):
         heads = slice(g * group, (g + 1) * group)
         qg, kg, vg, logits, outg = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], out[:, heads]
         weights = _weight_tensors(logits, kernel_size)
-        for piece in pieces:
-            _dot_into(_weight_view(weights, piece), _query_view(qg, piece), _key_view(kg, piece), piece, buffer)
+        weight_views = [_weight_view(weights, piece) for piece in pieces]  # each used twice
+        for piece, weight in zip(pieces, weight_views):
+            _dot_into(weight, _query_view(qg, piece), _key_view(kg, piece), piece, outg)  # not yet written
         logits.mul_(scale)
         if rpb is not None:  # the bias is added to the scaled logits, as in NATTEN's layers
             logits.add_(_bias_map(rpb[heads], bias_index))
@@ -227,9 +227,8 @@ def _attention_forward(q, k, v, rpb, kernel_size: int, dilations: Tuple[int, ...
         writes = pieces[0].identity  # its pass writes the outputs / gradients instead of adding into zeros
         if not writes:
             outg.zero_()
-        for index, piece in enumerate(pieces):
-            _add_product(_query_view(outg, piece), _weight_view(weights, piece), _key_view(vg, piece), piece,
-                         write=writes and index == 0)
+        for index, (piece, weight) in enumerate(zip(pieces, weight_views)):
+            _add_product(_query_view(outg, piece), weight, _key_view(vg, piece), piece, writes and index == 0)
     return out, attn, layouts
 
 
@@ -244,41 +243,46 @@ def _attention_backward(grad_out, q, k, v, attn, layouts, scale, grad_q, grad_k,
     if needs_logits:
         grad_logits = attn.new_empty(B, group, *attn.shape[2:])
         grad_weights = _weight_tensors(grad_logits, K)
-        buffer = q.new_empty(B, group, head_dim, H, W)
+        # the dot products' scratch: the gradient of q (or k), written only after them
+        scratch = next((grad for grad in (grad_q, grad_k) if grad is not None), None)
+        if scratch is None:
+            scratch = q.new_empty(q.shape)
     for g, (pieces, bias_index) in enumerate(layouts):
         heads = slice(g * group, (g + 1) * group)
         qg, kg, vg, attng, gout = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], grad_out[:, heads]
-        grad_qg, grad_kg, grad_vg = (None if grad is None else grad[:, heads] for grad in (grad_q, grad_k, grad_v))
-        weights = _weight_tensors(attng, K)
+        upstream = [_query_view(gout, piece) for piece in pieces]  # dL/dout of each piece's queries
         writes = pieces[0].identity  # its pass writes the outputs / gradients instead of adding into zeros
-        for grad in (grad_qg, grad_kg, grad_vg):
-            if grad is not None and not writes:
-                grad.zero_()
-        if needs_logits:
-            grad_logits.zero_()
-        # one pass over the pieces for what dL/dout[queries] gives: dL/dv[keys] += a * dL/dout[queries], and
-        # dL/da = dL/dout[queries] . v[keys]
-        for index, piece in enumerate(pieces):
-            upstream = _query_view(gout, piece)
-            if grad_vg is not None:
-                _add_product(_key_view(grad_vg, piece), _weight_view(weights, piece), upstream, piece,
-                             write=writes and index == 0)
-            if needs_logits:
-                _dot_into(_weight_view(grad_weights, piece), upstream, _key_view(vg, piece), piece, buffer)
+        if grad_v is not None:  # dL/dv[keys] += a * dL/dout[queries]
+            grad_vg, weights = grad_v[:, heads], _weight_tensors(attng, K)
+            if not writes:
+                grad_vg.zero_()
+            for index, (piece, grad) in enumerate(zip(pieces, upstream)):
+                _add_product(_key_view(grad_vg, piece), _weight_view(weights, piece), grad, piece,
+                             writes and index == 0)
         if not needs_logits:
             continue
+        grad_logits.zero_()
+        grad_weight_views = [_weight_view(grad_weights, piece) for piece in pieces]  # each used three times
+        scratchg = scratch[:, heads]
+        for piece, grad_weight, grad in zip(pieces, grad_weight_views, upstream):
+            _dot_into(grad_weight, grad, _key_view(vg, piece), piece, scratchg)
         # softmax backward: a * (g - sum(a * g)); the bias gets it as is, q and k times the logit scale
         grad_logits.sub_((grad_logits * attng).sum(dim=2, keepdim=True)).mul_(attng)
         if grad_rpb is not None:
             grad_rpb[heads] += _bias_gradient(grad_logits, bias_index, grad_rpb.dtype)
         grad_logits.mul_(scale)
-        # one pass for both: dL/dq[queries] += dL/dlogit * k[keys];  dL/dk[keys] += dL/dlogit * q[queries]
-        for index, piece in enumerate(pieces):
-            grad_weight, write = _weight_view(grad_weights, piece), writes and index == 0
-            if grad_qg is not None:
-                _add_product(_query_view(grad_qg, piece), grad_weight, _key_view(kg, piece), piece, write)
-            if grad_kg is not None:
-                _add_product(_key_view(grad_kg, piece), grad_weight, _query_view(qg, piece), piece, write)
+        # dL/dq[queries] += dL/dlogit * k[keys];  dL/dk[keys] += dL/dlogit * q[queries]; one pass each, which
+        # keeps less in the cache than one pass for both
+        for grad, source, grad_view, source_view in ((grad_q, kg, _query_view, _key_view),
+                                                     (grad_k, qg, _key_view, _query_view)):
+            if grad is None:
+                continue
+            gradg = grad[:, heads]
+            if not writes:
+                gradg.zero_()
+            for index, (piece, grad_weight) in enumerate(zip(pieces, grad_weight_views)):
+                _add_product(grad_view(gradg, piece), grad_weight, source_view(source, piece), piece,
+                             writes and index == 0)
 
 
 def _rpb_gradient(ctx, like: torch.Tensor, needed: bool) -> Optional[torch.Tensor]:
