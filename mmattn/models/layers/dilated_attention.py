@@ -53,7 +53,7 @@ class _Piece(NamedTuple):
     query: tuple  # of a query-side ``(B, h, d, H, W)``
     key: tuple  # of a key-side ``(B, h, d, H, W)``, then ...
     swap: bool  # ... dims 4 and 5 swapped (a block on the columns only)
-    block: bool
+    block: bool  # a block piece (7-D views)
     identity: bool  # each query with the key at its own pixel, over the whole map
 
     @classmethod
@@ -157,15 +157,15 @@ def _weight_view(weights: Tuple[torch.Tensor, torch.Tensor], piece: _Piece) -> t
     return (unflattened if piece.block else flat)[piece.weight]
 
 
-def _dot_into(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor, piece: _Piece, buffer: torch.Tensor) -> None:
-    """``out = (a * b).sum(dim=2, keepdim=True)`` for the piece's views; a shifted piece goes through a reused
-    scratch ``buffer`` ``(B, h, d, H, W)``."""
-    if piece.block:  # a few rows / columns
-        scratch = a * b
+def _dot_into(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor, piece: _Piece, scratch: torch.Tensor) -> None:
+    """``out = (a * b).sum(dim=2, keepdim=True)`` for the piece's views; a shifted piece multiplies into
+    ``scratch`` ``(B, h, d, H, W)`` (overwritten), a block piece (a few rows / columns) into a new tensor."""
+    if piece.block:
+        product = a * b
     else:
-        scratch = buffer[..., :a.shape[-2], :a.shape[-1]]
-        torch.mul(a, b, out=scratch)
-    torch.sum(scratch, dim=2, keepdim=True, out=out)
+        product = scratch[..., :a.shape[-2], :a.shape[-1]]
+        torch.mul(a, b, out=product)
+    torch.sum(product, dim=2, keepdim=True, out=out)
 
 
 def _add_product(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor, piece: _Piece, write: bool) -> None:
