@@ -39,33 +39,44 @@ _AxisPiece = Tuple[slice, slice, slice, bool]
 
 
 class _Piece(NamedTuple):
-    """Index tuples giving the piece's views, all 7-D ``(B, h, d, i, j, y, x)`` with size 1 where a dimension
-    does not apply: ``i``, ``j`` the kernel indices (K on a block axis), ``y``, ``x`` the query rows / columns
-    (1 on a block axis, for the key window its queries share)."""
-    weight: tuple  # of per-neighbour weights ``(B, h, K, K, H, W)``
+    """Index tuples giving the piece's views.
+
+    A shifted piece (shifted on both axes: one kernel offset ``n = i * K + j``, each query paired with one
+    key) indexes 5-D tensors with slices only: the query and the key rectangle of a ``(B, h, d, H, W)``, and
+    neighbour ``n`` of those queries in the weights ``(B, h, K * K, H, W)`` (size 1 on dim 2, broadcasting
+    over d); their products are elementwise. A block piece has 7-D views ``(B, h, d, i, j, y, x)`` (of the
+    weights unflattened to ``(B, h, K, K, H, W)``) with size 1 where a dimension does not apply: ``i``, ``j``
+    the kernel indices (K on a block axis), ``y``, ``x`` the query rows / columns (1 on a block axis, for the
+    key window its queries share); their products broadcast.
+    """
+    weight: tuple  # of the weights, flat (shifted piece) or unflattened (block piece)
     query: tuple  # of a query-side ``(B, h, d, H, W)``
     key: tuple  # of a key-side ``(B, h, d, H, W)``, then ...
     swap: bool  # ... dims 4 and 5 swapped (a block on the columns only)
+    block: bool  # a block piece (7-D views)
     identity: bool  # each query with the key at its own pixel, over the whole map
 
     @classmethod
-    def make(cls, rows: _AxisPiece, cols: _AxisPiece, size: Tuple[int, int]) -> '_Piece':
+    def make(cls, rows: _AxisPiece, cols: _AxisPiece, size: Tuple[int, int], kernel_size: int) -> '_Piece':
         (rows_t, q_rows, k_rows, row_block), (cols_t, q_cols, k_cols, col_block) = rows, cols
         every = (slice(None), ) * 3
+        if not (row_block or col_block):
+            n = rows_t.start * kernel_size + cols_t.start
+            identity = all(q.indices(length) == k.indices(length) == (0, length, 1)
+                           for q, k, length in zip((q_rows, q_cols), (k_rows, k_cols), size))
+            return cls((slice(None), slice(None), slice(n, n + 1), q_rows, q_cols), (*every, q_rows, q_cols),
+                       (*every, k_rows, k_cols), False, False, identity)
         if row_block and col_block:
             key = (*every, k_rows, k_cols, None, None)
         elif row_block:
             key = (*every, k_rows, None, None, k_cols)
-        elif col_block:
-            key = (*every, None, k_rows, k_cols, None)  # (.., 1, y, K, 1), then swapped
         else:
-            key = (*every, None, None, k_rows, k_cols)
-        identity = all(not block and q.indices(n) == k.indices(n) == (0, n, 1)
-                       for (_, q, k, block), n in zip((rows, cols), size))
+            key = (*every, None, k_rows, k_cols, None)  # (.., 1, y, K, 1), then swapped
         return cls((slice(None), slice(None), None, rows_t, cols_t, q_rows, q_cols),
-                   (*every, None, None, q_rows, q_cols), key, col_block and not row_block, identity)
+                   (*every, None, None, q_rows, q_cols), key, not row_block, True, False)
 
 
+@functools.lru_cache(maxsize=64)
 def _offset_pieces(size: Tuple[int, int], kernel_size: int, dilation: int) -> List[_Piece]:
     """Zero-padded borders: per kernel offset ``(i, j)`` whose neighbours are (partly) inside the map, the
     query pixels whose neighbour ``(i, j)`` lies inside the map and those neighbours.
@@ -86,7 +97,7 @@ def _offset_pieces(size: Tuple[int, int], kernel_size: int, dilation: int) -> Li
     centre = kernel_size // 2
     pairs = [(rows, cols) for rows in axes[0].values() for cols in axes[1].values()]
     pairs.sort(key=lambda pair: (pair[0][0].start, pair[1][0].start) != (centre, centre))
-    return [_Piece.make(rows, cols, size) for rows, cols in pairs]
+    return [_Piece.make(rows, cols, size, kernel_size) for rows, cols in pairs]
 
 
 def _shifted_axis(length: int, kernel_size: int, dilation: int) -> Tuple[List[_AxisPiece], torch.Tensor]:
@@ -123,7 +134,7 @@ def _shifted_layout(size: Tuple[int, int], kernel_size: int, dilation: int) -> T
     """NATTEN's shifted windows: the pieces (together covering every neighbour of every query once), and the
     bias index of neighbour ``t`` of each row and of each column (see :func:`_shifted_axis`)."""
     (rows, bias_rows), (cols, bias_cols) = (_shifted_axis(length, kernel_size, dilation) for length in size)
-    return [_Piece.make(r, c, size) for r in rows for c in cols], (bias_rows, bias_cols)
+    return [_Piece.make(r, c, size, kernel_size) for r in rows for c in cols], (bias_rows, bias_cols)
 
 
 def _query_view(x: torch.Tensor, piece: _Piece) -> torch.Tensor:
@@ -135,29 +146,38 @@ def _key_view(x: torch.Tensor, piece: _Piece) -> torch.Tensor:
     return x.transpose(4, 5) if piece.swap else x
 
 
-def _weight_view(weights: torch.Tensor, piece: _Piece) -> torch.Tensor:
-    return weights[piece.weight]
+def _weight_tensors(weights: torch.Tensor, kernel_size: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per-neighbour weights ``(B, h, K * K, H, W)`` as themselves and unflattened to ``(B, h, K, K, H, W)``."""
+    return weights, weights.unflatten(2, (kernel_size, kernel_size))
 
 
-def _dot_into(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor, buffer: torch.Tensor) -> None:
-    """``out = (a * b).sum(dim=2, keepdim=True)`` for piece views; a shifted piece goes through a reused
-    scratch ``buffer`` ``(B, h, d, H, W)``."""
-    shape = torch.broadcast_shapes(a.shape, b.shape)
-    if shape[3:5] == (1, 1):
-        scratch = buffer[..., :shape[-2], :shape[-1]][:, :, :, None, None]
-        torch.mul(a, b, out=scratch)
-    else:  # a block piece: a few rows / columns
-        scratch = a * b
-    torch.sum(scratch, dim=2, keepdim=True, out=out)
+def _weight_view(weights: Tuple[torch.Tensor, torch.Tensor], piece: _Piece) -> torch.Tensor:
+    """``weights`` as :func:`_weight_tensors` gives them."""
+    flat, unflattened = weights
+    return (unflattened if piece.block else flat)[piece.weight]
 
 
-def _add_product(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
-    """``out += a * b``, summed over what ``out`` does not have (the kernel indices of a block piece on the
-    query side, the queries sharing a key window on the key side)."""
-    if out.shape == torch.broadcast_shapes(a.shape, b.shape):
-        out.addcmul_(a, b)
+def _dot_into(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor, piece: _Piece, scratch: torch.Tensor) -> None:
+    """``out = (a * b).sum(dim=2, keepdim=True)`` for the piece's views; a shifted piece multiplies into
+    ``scratch`` ``(B, h, d, H, W)`` (overwritten), a block piece (a few rows / columns) into a new tensor."""
+    if piece.block:
+        product = a * b
     else:
+        product = scratch[..., :a.shape[-2], :a.shape[-1]]
+        torch.mul(a, b, out=product)
+    torch.sum(product, dim=2, keepdim=True, out=out)
+
+
+def _add_product(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor, piece: _Piece, write: bool) -> None:
+    """``out += a * b`` for the piece's views (``out = a * b`` if ``write``), summed over what ``out`` does not
+    have (on a block piece: the kernel indices on the query side, the queries sharing a key window on the key
+    side)."""
+    if write:
+        torch.mul(a, b, out=out)
+    elif piece.block and out.shape != torch.broadcast_shapes(a.shape, b.shape):
         out.add_((a * b).sum_to_size(out.shape))
+    else:
+        out.addcmul_(a, b)
 
 
 def _bias_map(rpb: torch.Tensor, bias_index: tuple) -> torch.Tensor:
@@ -191,13 +211,13 @@ def _attention_forward(q, k, v, rpb, kernel_size: int, dilations: Tuple[int, ...
         layouts = [_shifted_layout((H, W), kernel_size, dilation) for dilation in dilations]
     attn = q.new_zeros(B, num_heads, kernel_size * kernel_size, H, W)
     out = q.new_empty(B, num_heads, head_dim, H, W)
-    buffer = q.new_empty(B, group, head_dim, H, W)
     for g, (pieces, bias_index) in enumerate(layouts):
         heads = slice(g * group, (g + 1) * group)
         qg, kg, vg, logits, outg = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], out[:, heads]
-        weights = logits.unflatten(2, (kernel_size, kernel_size))
-        for piece in pieces:
-            _dot_into(_weight_view(weights, piece), _query_view(qg, piece), _key_view(kg, piece), buffer)
+        weights = _weight_tensors(logits, kernel_size)
+        weight_views = [_weight_view(weights, piece) for piece in pieces]  # each used twice
+        for piece, weight in zip(pieces, weight_views):
+            _dot_into(weight, _query_view(qg, piece), _key_view(kg, piece), piece, outg)  # not yet written
         logits.mul_(scale)
         if rpb is not None:  # the bias is added to the scaled logits, as in NATTEN's layers
             logits.add_(_bias_map(rpb[heads], bias_index))
@@ -207,12 +227,8 @@ def _attention_forward(q, k, v, rpb, kernel_size: int, dilations: Tuple[int, ...
         writes = pieces[0].identity  # its pass writes the outputs / gradients instead of adding into zeros
         if not writes:
             outg.zero_()
-        for index, piece in enumerate(pieces):
-            weight, values, target = _weight_view(weights, piece), _key_view(vg, piece), _query_view(outg, piece)
-            if index == 0 and writes:
-                torch.mul(weight, values, out=target)
-            else:
-                _add_product(target, weight, values)
+        for index, (piece, weight) in enumerate(zip(pieces, weight_views)):
+            _add_product(_query_view(outg, piece), weight, _key_view(vg, piece), piece, writes and index == 0)
     return out, attn, layouts
 
 
@@ -223,37 +239,40 @@ def _attention_backward(grad_out, q, k, v, attn, layouts, scale, grad_q, grad_k,
     group = num_heads // len(layouts)
     K = math.isqrt(attn.shape[2])
     grad_out = grad_out.contiguous()
-    if grad_q is not None or grad_k is not None or grad_rpb is not None:
+    needs_logits = grad_q is not None or grad_k is not None or grad_rpb is not None
+    if needs_logits:
         grad_logits = attn.new_empty(B, group, *attn.shape[2:])
-        grad_weights = grad_logits.unflatten(2, (K, K))
-        buffer = q.new_empty(B, group, head_dim, H, W)
+        grad_weights = _weight_tensors(grad_logits, K)
+        # the dot products' scratch: the gradient of q (or k), written only after them
+        scratch = next((grad for grad in (grad_q, grad_k) if grad is not None), None)
+        if scratch is None:
+            scratch = q.new_empty(q.shape)
     for g, (pieces, bias_index) in enumerate(layouts):
         heads = slice(g * group, (g + 1) * group)
         qg, kg, vg, attng, gout = q[:, heads], k[:, heads], v[:, heads], attn[:, heads], grad_out[:, heads]
-        weights = attng.unflatten(2, (K, K))
+        upstream = [_query_view(gout, piece) for piece in pieces]  # dL/dout of each piece's queries
         writes = pieces[0].identity  # its pass writes the outputs / gradients instead of adding into zeros
         if grad_v is not None:  # dL/dv[keys] += a * dL/dout[queries]
-            grad_vg = grad_v[:, heads]
+            grad_vg, weights = grad_v[:, heads], _weight_tensors(attng, K)
             if not writes:
                 grad_vg.zero_()
-            for index, piece in enumerate(pieces):
-                weight, upstream = _weight_view(weights, piece), _query_view(gout, piece)
-                target = _key_view(grad_vg, piece)
-                if index == 0 and writes:
-                    torch.mul(weight, upstream, out=target)
-                else:
-                    _add_product(target, weight, upstream)
-        if grad_q is None and grad_k is None and grad_rpb is None:
+            for index, (piece, grad) in enumerate(zip(pieces, upstream)):
+                _add_product(_key_view(grad_vg, piece), _weight_view(weights, piece), grad, piece,
+                             writes and index == 0)
+        if not needs_logits:
             continue
         grad_logits.zero_()
-        for piece in pieces:
-            _dot_into(_weight_view(grad_weights, piece), _query_view(gout, piece), _key_view(vg, piece), buffer)
+        grad_weight_views = [_weight_view(grad_weights, piece) for piece in pieces]  # each used three times
+        scratchg = scratch[:, heads]
+        for piece, grad_weight, grad in zip(pieces, grad_weight_views, upstream):
+            _dot_into(grad_weight, grad, _key_view(vg, piece), piece, scratchg)
         # softmax backward: a * (g - sum(a * g)); the bias gets it as is, q and k times the logit scale
         grad_logits.sub_((grad_logits * attng).sum(dim=2, keepdim=True)).mul_(attng)
         if grad_rpb is not None:
             grad_rpb[heads] += _bias_gradient(grad_logits, bias_index, grad_rpb.dtype)
         grad_logits.mul_(scale)
-        # dL/dq[queries] += dL/dlogit * k[keys];  dL/dk[keys] += dL/dlogit * q[queries]
+        # dL/dq[queries] += dL/dlogit * k[keys];  dL/dk[keys] += dL/dlogit * q[queries]; one pass each, which
+        # keeps less in the cache than one pass for both
         for grad, source, grad_view, source_view in ((grad_q, kg, _query_view, _key_view),
                                                      (grad_k, qg, _key_view, _query_view)):
             if grad is None:
@@ -261,13 +280,9 @@ def _attention_backward(grad_out, q, k, v, attn, layouts, scale, grad_q, grad_k,
             gradg = grad[:, heads]
             if not writes:
                 gradg.zero_()
-            for index, piece in enumerate(pieces):
-                weight, other = _weight_view(grad_weights, piece), source_view(source, piece)
-                target = grad_view(gradg, piece)
-                if index == 0 and writes:
-                    torch.mul(weight, other, out=target)
-                else:
-                    _add_product(target, weight, other)
+            for index, (piece, grad_weight) in enumerate(zip(pieces, grad_weight_views)):
+                _add_product(grad_view(gradg, piece), grad_weight, source_view(source, piece), piece,
+                             writes and index == 0)
 
 
 def _rpb_gradient(ctx, like: torch.Tensor, needed: bool) -> Optional[torch.Tensor]:
