@@ -119,10 +119,10 @@ def dilated_attention_flop_jit(inputs: List[Any], outputs: List[Any]) -> Counter
     attention; its relative-position bias only adds, no multiply-accumulates).
 
     Inputs are q, k, v ``(B, heads, d, H, W)`` each, or one packed ``(B, 3, heads, d, H, W)``; the first
-    scalar argument is ``kernel_size``. ``q . k`` and ``attn * v`` over ``K**2`` neighbours per query:
-    ``2 * B * heads * d * H * W * K**2``.
+    integer scalar argument is ``kernel_size`` (an absent bias table comes before it as ``None``). ``q . k``
+    and ``attn * v`` over ``K**2`` neighbours per query: ``2 * B * heads * d * H * W * K**2``.
     """
-    kernel_size = int(_scalar_args(outputs)[0])
+    kernel_size = next(arg for arg in _scalar_args(outputs) if isinstance(arg, int))
     shape = get_shape(inputs[0])
     if len(shape) == 6:  # packed qkv
         shape = shape[:1] + shape[2:]

@@ -38,10 +38,12 @@ def test_wrap_modules_that_match_nothing_are_named():
     ('davit-giant_fsdp_in1k', 'giant', 1_406_470_120),
 ])
 def test_large_configs_shard_the_dual_blocks_of_their_arch(config, arch, params):
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'davit', f'{config}.py'))
     assert cfg.runner_type == 'FlexibleRunner' and cfg.strategy.type == 'mmattn.FSDP2Strategy'
-    with torch.device('meta'):
+    # whatever scope an earlier in-process test of this worker left
+    with torch.device('meta'), DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg.model)
     assert model.backbone.embed_dims == DaViT.arch_zoo[arch]['embed_dims']
     assert sum(p.numel() for p in model.parameters()) == params
