@@ -8,6 +8,7 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 from mmattn.utils.checkpoint import load_checkpoint_path_or_url
 from tests.conftest import free_port, run_command
@@ -54,7 +55,8 @@ def test_checkpoint_is_the_full_model_and_tools_test_evaluates_it_unsharded(shar
     config, work_dir, _ = sharded_run
     checkpoint = load_checkpoint_path_or_url(osp.join(work_dir, 'iter_2.pth'))
     from mmpretrain.registry import MODELS
-    model = MODELS.build(Config.fromfile(config).model)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):  # whatever scope an earlier in-process test left
+        model = MODELS.build(Config.fromfile(config).model)
     model.load_state_dict(checkpoint['state_dict'])  # strict: every key, full shapes
     exp_avg = checkpoint['optimizer']['state']['backbone.stem.conv.weight']['exp_avg']
     assert exp_avg.shape == model.backbone.stem.conv.weight.shape  # the optimizer state is gathered too

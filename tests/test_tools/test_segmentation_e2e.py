@@ -1,5 +1,5 @@
-"""ADE20K segmentation through the real command lines, on the generated ADE20K-format set: UPerNet with each
-backbone (from a classifier checkpoint), test (mIoU, --out label maps, --show-dir, --tta, slide inference),
+"""ADE20K segmentation through the real command lines, on the generated ADE20K-format set: UPerNet with DAT and
+DilateFormer (from a classifier checkpoint), test (mIoU, --out label maps, --show-dir, --tta, slide inference),
 Semantic FPN, 2-process training on CPU."""
 import glob
 import os.path as osp
@@ -35,14 +35,13 @@ def assert_miou(output):
     assert re.search(r'mIoU: [\d.]+', output), output[-3000:]
 
 
-# one UPerNet per backbone, trained from a classifier checkpoint, then tested in one of the ways tools/test.py
-# offers: multi-scale + flip with drawn overlays, sliding-window inference with a crop that does not divide
-# the image, and label maps written to a directory
+# a UPerNet per backbone, trained from a classifier checkpoint, then tested in the ways tools/test.py offers:
+# sliding-window inference with a crop that does not divide the image and drawn overlays; multi-scale + flip
+# with the label maps written to a directory. (DaViT's UPerNet: the user guide's run, tests/test_docs_commands.py)
 TEST_MODES = {
-    'davit': ('--tta', '--show-dir', '{tmp}/shown'),
     'dat': ('--cfg-options', 'model.test_cfg.mode=slide', 'model.test_cfg.crop_size=24,24',
-            'model.test_cfg.stride=16,16'),
-    'dilateformer': ('--out', '{tmp}/label_maps'),
+            'model.test_cfg.stride=16,16', '--show-dir', '{tmp}/shown'),
+    'dilateformer': ('--tta', '--out', '{tmp}/label_maps'),
 }
 
 
@@ -62,12 +61,11 @@ class TestUPerNet:
                           str(tmp_path / 'test'), *test_args)
         assert result.returncode == 0, result.stdout[-6000:]
         assert_miou(result.stdout)
-        if model == 'davit':
-            assert 'SegTTAModel' in result.stdout
-            assert len(glob.glob(str(tmp_path / 'shown' / '**' / '*.png'), recursive=True)) == 3
-        elif model == 'dat':
+        if model == 'dat':
             assert "mode='slide'" in result.stdout
+            assert len(glob.glob(str(tmp_path / 'shown' / '**' / '*.png'), recursive=True)) == 3
         else:
+            assert 'SegTTAModel' in result.stdout
             maps = sorted(glob.glob(str(tmp_path / 'label_maps' / '*.png')))
             assert len(maps) == 3
             label_map = np.asarray(Image.open(maps[0]))
