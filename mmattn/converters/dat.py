@@ -97,19 +97,29 @@ def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> Tuple[str, dict]:
     """Find the DAT arch whose dims, depths, window and training size match an mmattn-layout state dict."""
     from mmattn.models.backbones.dat import DAT
     embed_dims, depths = stage_dims_and_depths(state_dict, 'backbone.stages.{stage}.blocks.{block}.norm1.weight')
-    window = img_size = None
+    window = next(((round(value.shape[0]**0.5) + 1) // 2 for key, value in state_dict.items()
+                   if key.endswith('attn.relative_position_bias_table')), None)
+    found = dict(embed_dims=embed_dims, depths=depths, window_size=window, img_size=training_size(state_dict))
+    return matching_arch(DAT, ARCH_NAMES, found)
+
+
+def training_size(state_dict: Mapping[str, torch.Tensor]):
+    """The training resolution the first deformable bias table was sized from (``2 * size / 2**(i+2) - 1`` per
+    side in stage ``i``), or None without one."""
     for key, value in state_dict.items():
-        if window is None and key.endswith('attn.relative_position_bias_table'):
-            window = (round(value.shape[0]**0.5) + 1) // 2
         m = re.match(r'backbone\.stages\.(\d+)\.blocks\.\d+\.attn\.rpe_table$', key)
-        if img_size is None and m:
-            img_size = (value.shape[-2] + 1) // 2 * 2**(int(m.group(1)) + 2)
-    found = dict(embed_dims=embed_dims, depths=depths, window_size=window, img_size=img_size)
-    for name in ARCH_NAMES:
-        settings = DAT.arch_zoo[name]
+        if m:
+            return (value.shape[-2] + 1) // 2 * 2**(int(m.group(1)) + 2)
+    return None
+
+
+def matching_arch(backbone_cls, names, found: dict) -> Tuple[str, dict]:
+    """The first of ``names`` in ``backbone_cls.arch_zoo`` whose settings include ``found``."""
+    for name in names:
+        settings = backbone_cls.arch_zoo[name]
         if all(settings[k] == v for k, v in found.items()):
             return name, settings
-    raise ConversionError(f'No DAT arch has {found}; known archs: {list(ARCH_NAMES)}.')
+    raise ConversionError(f'No {backbone_cls.__name__} arch has {found}; known archs: {list(names)}.')
 
 
 

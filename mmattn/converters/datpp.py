@@ -24,6 +24,7 @@ from typing import Dict, Mapping, Tuple
 
 import torch
 
+from .dat import matching_arch, training_size
 from .utils import (ConversionError, check_against_model, check_classifier, rename_keys, stage_dims_and_depths,
                     strip_prefix)
 
@@ -82,18 +83,8 @@ def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> Tuple[str, dict]:
     """Find the DAT++ arch whose dims, depths and training size match an mmattn-layout state dict."""
     from mmattn.models.backbones.dat_pp import DATPlusPlus
     embed_dims, depths = stage_dims_and_depths(state_dict, 'backbone.stages.{stage}.blocks.{block}.norm1.weight')
-    img_size = None
-    for key, value in state_dict.items():
-        m = re.match(r'backbone\.stages\.(\d+)\.blocks\.\d+\.attn\.rpe_table$', key)
-        if m:
-            img_size = (value.shape[-2] + 1) // 2 * 2**(int(m.group(1)) + 2)
-            break
-    found = dict(embed_dims=embed_dims, depths=depths, img_size=img_size)
-    for name in ARCH_NAMES:
-        settings = DATPlusPlus.arch_zoo[name]
-        if all(settings[k] == v for k, v in found.items()):
-            return name, settings
-    raise ConversionError(f'No DAT++ arch has {found}; known archs: {list(ARCH_NAMES)}.')
+    return matching_arch(DATPlusPlus, ARCH_NAMES,
+                         dict(embed_dims=embed_dims, depths=depths, img_size=training_size(state_dict)))
 
 
 def convert_datpp(state_dict: Mapping[str, torch.Tensor]) -> Tuple[Dict[str, torch.Tensor], dict]:
