@@ -48,7 +48,7 @@ def pad_bottom_right(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return x
 
 
-class ConvMlp(nn.Module):
+class ConvMlp(Mlp):
     """DAT++'s MLP: ``fc1``, then ``x + DWConv3x3(x)`` (bias) on the hidden map, GELU, ``fc2`` (channels-last).
 
     ``fc1`` / ``fc2`` are the official 1x1 convolutions as Linear layers.
@@ -59,11 +59,8 @@ class ConvMlp(nn.Module):
     """
 
     def __init__(self, in_features: int, hidden_features: int):
-        super().__init__()
-        self.fc1 = nn.Linear(in_features, hidden_features)
+        super().__init__(in_features, hidden_features)
         self.dwconv = ConvPosEnc(hidden_features)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden_features, in_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, H, W, C) -> (B, H, W, C)."""
