@@ -137,6 +137,10 @@ def _compile_feature_extractor(self, target: str) -> None:
     if options is None or options is False:
         return
     options = {} if options is True else dict(options)
+    # static shapes unless the config says otherwise: once dynamo turns sizes symbolic (on the second input
+    # size), inductor fails to compile DilateFormer's graphs under torch 2.13 ("cannot determine truth value of
+    # Relational" in get_stride_order). Each new input size then compiles anew, up to torch's recompile limit.
+    options.setdefault('dynamic', False)
     from mmengine.model import is_model_wrapper
     model = self.model.module if is_model_wrapper(self.model) else self.model
     if getattr(model, '_mmattn_compiled', False):

@@ -41,3 +41,14 @@ def test_val_compiles_too_and_compile_false_compiles_nothing(tmp_path):
     model = FeatureModel()
     toy_runner(tmp_path / 'b', model, max_iters=2, cfg=dict(compile=False)).train()
     assert not compiled(model.extract_feat)
+
+
+def test_shapes_are_static_unless_the_config_asks(tmp_path, monkeypatch):
+    # inductor fails on DilateFormer once dynamo makes its sizes symbolic, so mmattn compiles with dynamic=False
+    seen = []
+    original = torch.compile
+    monkeypatch.setattr(torch, 'compile', lambda fn, **options: seen.append(options) or original(fn, **options))
+    for index, options in enumerate([dict(backend='eager'), dict(backend='eager', dynamic=None)]):
+        torch._dynamo.reset()
+        toy_runner(tmp_path / str(index), FeatureModel(), max_iters=1, cfg=dict(compile=options)).train()
+    assert [o['dynamic'] for o in seen] == [False, None]

@@ -267,7 +267,7 @@ def run(args):
         progress('comparing the outputs (eval mode)')
         diff = max_abs_diff([implementations['mmattn'][0], ref], [model, ref], x, autocast)
     if args.compile:
-        compiled = torch.compile(forward, backend=args.compile_backend)
+        compiled = torch.compile(forward, backend=args.compile_backend, dynamic=False)  # as mmattn.compat
         implementations['mmattn'] = (compiled, model)
     for _, module in implementations.values():
         module.train(args.mode == 'train')
