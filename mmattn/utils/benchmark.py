@@ -66,3 +66,24 @@ def peak_cuda_bytes(function: Callable[[], None], device=None) -> int:
 def peak_bytes(function: Callable[[], None], device: str = 'cpu') -> int:
     """:func:`peak_cpu_bytes` or :func:`peak_cuda_bytes` of ``function()``, by ``device`` ('cpu' / 'cuda')."""
     return peak_cuda_bytes(function) if str(device).startswith('cuda') else peak_cpu_bytes(function)
+
+
+# dense matrix products: the same arithmetic in both implementations of a model, at the BLAS library's speed
+MATMUL_OPS = ('aten::mm', 'aten::addmm', 'aten::bmm', 'aten::baddbmm', 'aten::baddbmm_', 'aten::addmm_',
+              'aten::addbmm', 'aten::mkldnn_convolution', 'aten::convolution_backward')
+
+
+def cpu_op_profile(function: Callable[[], None], top: int = 8) -> dict:
+    """Where one ``function()`` call spends its CPU time, by operator (``torch.profiler``, self time).
+
+    Returns ``total_ms`` (all operators), ``matmul_ms`` (those of :data:`MATMUL_OPS`: matrix products and
+    convolutions) and ``top``, the ``top`` most expensive operators as ``[name, ms]``. Intra-op threads are not
+    separate events, so the totals are close to the wall time of the call.
+    """
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        function()
+    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    total = sum(e.self_cpu_time_total for e in events) / 1e3
+    matmul = sum(e.self_cpu_time_total for e in events if e.key in MATMUL_OPS) / 1e3
+    return dict(total_ms=total, matmul_ms=matmul, top=[[e.key, e.self_cpu_time_total / 1e3] for e in events[:top]])

@@ -21,7 +21,8 @@ def run_benchmark(capsys, tmp_path, *args):
 
 def test_classifier_against_the_official_formulation_in_training(capsys, tmp_path):
     printed, result = run_benchmark(capsys, tmp_path, 'configs/dilateformer/dilateformer-tiny_in1k.py',
-                                    '--shape', '32', '--batch', '2', '--mode', 'train', '--compare', 'official')
+                                    '--shape', '32', '--batch', '2', '--mode', 'train', '--compare', 'official',
+                                    '--profile')
     assert result['task'] == 'classification' and result['measured'] == 'classifier'
     assert result['input_shape'] == [2, 3, 32, 32] and result['mode'] == 'train'
     for name in ('mmattn', 'official'):
@@ -34,6 +35,12 @@ def test_classifier_against_the_official_formulation_in_training(capsys, tmp_pat
     assert match and match.group(1) == 'official' and float(match.group(2)) == pytest.approx(compare['max_abs_diff'],
                                                                                                rel=0.1)
     assert '| mmattn |' in printed and '| official |' in printed and '.. step 1/1' in printed
+    for name in ('mmattn', 'official'):  # a training step's matrix products: some, not all of its time
+        profile = result['profile'][name]
+        assert 0 < profile['matmul_ms'] < profile['total_ms'] and profile['top'][0][1] > 0
+    assert compare['speedup_bound'] == pytest.approx(
+        result['profile']['official']['total_ms'] / result['profile']['official']['matmul_ms'])
+    assert 'profile official:' in printed and 'bound: with the reference' in printed
 
 
 def test_dense_backbone_against_timm(capsys, tmp_path):

@@ -2,7 +2,7 @@
 
     python tools/analysis/benchmark.py CONFIG [--shape H [W]] [--batch N] [--mode infer|train] [--amp]
         [--compile] [--channels-last] [--device cpu|cuda] [--threads N] [--repeats N] [--warmup N]
-        [--compare timm|official] [--json OUT] [--cfg-options KEY=VALUE ...]
+        [--compare timm|official] [--profile] [--json OUT] [--cfg-options KEY=VALUE ...]
 
 What is measured follows the config's task (its ``default_scope``): a classification config measures the
 classifier (``mode='tensor'``: logits) at 224x224; a detection or segmentation config measures its backbone
@@ -26,6 +26,11 @@ side is compiled (``--compile``: ``torch.compile`` as mmengine's ``compile=True`
 is reported as the compile time), put in channels-last (``--channels-last``) or run under autocast (``--amp``:
 bfloat16 on CPU, float16 on CUDA; ``--amp-dtype`` overrides) only where the flag says; ``--amp`` and
 ``--channels-last`` apply to the reference too, so that the two run the same arithmetic.
+
+``--profile`` (CPU) profiles one more step of each side by operator: the time in matrix products and
+convolutions (the model's arithmetic, at the BLAS / oneDNN library's speed in both implementations), the top
+operators, and with ``--compare`` the speed-up that mmattn would reach were its other operators free and its
+matrix products as fast as the reference's (``speedup_bound``).
 """
 import argparse
 import contextlib
@@ -43,7 +48,7 @@ from mmengine.logging import MMLogger
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # reference/ of the checkout
 import mmattn.compat  # noqa: E402,F401  (torch 2.13 x mmengine fixes)
-from mmattn.utils.benchmark import interleaved_median_times, peak_bytes  # noqa: E402
+from mmattn.utils.benchmark import cpu_op_profile, interleaved_median_times, peak_bytes  # noqa: E402
 from mmattn.utils.flops import TASKS, _scope_of, build_model  # noqa: E402
 
 DEFAULT_SHAPES = {'classification': (224, 224), 'detection': (800, 1344), 'segmentation': (800, 1344)}
@@ -69,6 +74,8 @@ def parse_args(argv=None):
     parser.add_argument('--repeats', type=int, default=5, help='timed steps per model. Defaults to 5')
     parser.add_argument('--warmup', type=int, default=1, help='untimed steps per model first. Defaults to 1')
     parser.add_argument('--compare', choices=sorted(REFERENCES), help='run this reference side by side')
+    parser.add_argument('--profile', action='store_true',
+                        help='also profile one step of each side (CPU): its matrix-product time and top operators')
     parser.add_argument('--json', metavar='OUT', help='also write the results to this JSON file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value pairs as in tools/train.py')
@@ -77,6 +84,8 @@ def parse_args(argv=None):
         parser.error('--shape takes H W, or one value for a square input')
     if args.batch < 1 or args.repeats < 1 or args.warmup < 0:
         parser.error('--batch and --repeats must be at least 1, --warmup at least 0')
+    if args.profile and args.device != 'cpu':
+        parser.error('--profile reads CPU operator times; use it with --device cpu')
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: no CUDA device is available')
     return args
@@ -284,6 +293,10 @@ def run(args):
         steps, args.repeats, args.warmup, on_repeat=lambda i: progress(f'step {i + 1}/{args.repeats}'))
     progress('peak memory')
     peaks = {name: peak_bytes(step, args.device) for name, step in steps.items()}
+    profiles = None
+    if args.profile:
+        progress('operator profile')
+        profiles = {name: cpu_op_profile(step) for name, step in steps.items()}
     result = dict(
         config=args.config, task=task, measured=measured, backbone=cfg.model.backbone.type,
         input_shape=[args.batch, x.shape[1], *shape], mode=args.mode, device=args.device,
@@ -293,11 +306,18 @@ def run(args):
         load_average=os.getloadavg()[0] if hasattr(os, 'getloadavg') else None,
         results={name: dict(latency_ms=times[name] * 1e3, throughput=args.batch / times[name],
                             peak_mib=peaks[name] / 2**20) for name in steps})
+    if profiles:
+        result['profile'] = profiles
     if args.compare:
         ours, theirs = result['results']['mmattn'], result['results'][args.compare]
         result['compare'] = dict(reference=args.compare, speedup=theirs['latency_ms'] / ours['latency_ms'],
                                  memory_ratio=ours['peak_mib'] / max(theirs['peak_mib'], 1e-9),
                                  max_abs_diff=diff)
+        if profiles:
+            # the reference's matrix products are the model's arithmetic at the BLAS library's speed; were
+            # mmattn's other operators free, its step could not be shorter than them
+            theirs = profiles[args.compare]
+            result['compare']['speedup_bound'] = theirs['total_ms'] / max(theirs['matmul_ms'], 1e-9)
     return result
 
 
@@ -315,10 +335,17 @@ def report(result):
         print(f'| {name} | {r["latency_ms"]:.1f} ms | {r["throughput"]:.2f} img/s | {r["peak_mib"]:.0f} MiB |')
     if result['compile_s'] is not None:
         print(f'compile time (first call): {result["compile_s"]:.1f} s')
+    for name, p in result.get('profile', {}).items():
+        print(f'profile {name}: {p["total_ms"]:.1f} ms of operators, {p["matmul_ms"]:.1f} ms '
+              f'({100 * p["matmul_ms"] / max(p["total_ms"], 1e-9):.0f}%) in matrix products and convolutions; top: '
+              + ', '.join(f'{op} {ms:.1f} ms' for op, ms in p['top'][:5]))
     if 'compare' in result:
         c = result['compare']
         print(f'speed-up ({c["reference"]} time / mmattn time): {c["speedup"]:.2f}x; memory ratio (mmattn / '
               f'{c["reference"]}): {c["memory_ratio"]:.2f}x; max abs diff: {c["max_abs_diff"]:.1e}')
+        if 'speedup_bound' in c:
+            print(f'bound: with the reference\'s matrix products and nothing else, the speed-up would be '
+                  f'{c["speedup_bound"]:.2f}x')
 
 
 def main(argv=None):
