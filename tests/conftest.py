@@ -2,6 +2,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import torch
@@ -28,12 +29,31 @@ def free_port():
         return s.getsockname()[1]
 
 
+def tool_env(env=None):
+    """The environment of a command: this one, the checkout importable, one thread; then ``env``."""
+    return dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''),
+                PYTHON=sys.executable, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1', **(env or {}))
+
+
+_tool_server = []
+
+
 def run_command(command, env=None, timeout=900, cwd=REPO):
-    """Run ``command`` in ``cwd`` (the repo root); return the CompletedProcess (stdout and stderr merged)."""
-    full_env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''),
-                    PYTHON=sys.executable, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1', **(env or {}))
-    return subprocess.run(command, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=timeout)
+    """Run ``command`` in ``cwd`` (the repo root); return the CompletedProcess (stdout and stderr merged).
+
+    ``python <script>.py ...`` is forked from tests/tool_server.py's server, which has the third-party
+    packages imported already; anything else (``bash``, launchers) is started as it is.
+    """
+    full_env = tool_env(env)
+    if command[0] != sys.executable or not command[1].endswith('.py'):
+        return subprocess.run(command, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=timeout)
+    from tests.tool_server import ToolServer
+    if not _tool_server:
+        _tool_server.append(ToolServer(tool_env()))
+    with tempfile.NamedTemporaryFile('r', suffix='.log') as output:
+        returncode = _tool_server[0].run(command[1:], cwd, full_env, output.name, timeout)
+        return subprocess.CompletedProcess(command, returncode, output.read())
 
 
 def run_tool(*args, env=None, timeout=900):
