@@ -75,3 +75,28 @@ def ade_shapes(tmp_path_factory):
     from mmattn.datasets import make_ade20k_layout
     return make_ade20k_layout(str(tmp_path_factory.mktemp('ade_shapes')), num_train=6, num_val=3,
                               image_size=(96, 80), seed=0, num_classes=4)
+
+
+# the longest pytest-xdist scopes (--dist loadscope gives a worker a whole module or class) start first, longest
+# first, so that the workers finish together instead of one starting a long module while the other ends
+LONGEST_SCOPES = (
+    'tests/test_docs_commands.py::TestUserGuide',
+    'tests/test_tools/test_detection_e2e.py::TestCascadeMaskRCNN',
+    'tests/test_tools/test_davit_e2e.py',
+    'tests/test_tools/test_fsdp2_e2e.py',
+    'tests/test_tools/test_run_safety_tools.py',
+    'tests/test_models/test_compile.py::TestDilateFormer',
+    'tests/test_tools/test_detection_e2e.py::TestMaskRCNN',
+    'tests/test_models/test_compile.py',
+    'tests/test_docs_commands.py',
+    'tests/test_converters/test_davit.py',
+    'tests/test_tools/test_segmentation_e2e.py',
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        return next((i for i, scope in enumerate(LONGEST_SCOPES) if item.nodeid.startswith(scope + '::')),
+                    len(LONGEST_SCOPES))
+
+    items.sort(key=rank)  # stable: the order within a scope, and of the other scopes, stays

@@ -143,7 +143,9 @@ def make_dense_smoke_config(config_path, data_root, work_dir, classes, size_fact
     cfg.val_cfg = dict(type='ValLoop')
     cfg.test_cfg = dict(type='TestLoop')
     cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=max_iters)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=max_iters, by_epoch=False)
+    # the weights only: nothing resumes these runs, and AdamW's state would triple a write of 100-500 MB
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=max_iters, by_epoch=False,
+                                        save_optimizer=False, save_param_scheduler=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.log_processor = dict(by_epoch=False)
     out_path = out_path or f'{work_dir}/smoke_config.py'

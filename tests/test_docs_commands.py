@@ -193,31 +193,34 @@ def test_every_documented_command_is_exercised():
         assert any(rule(line) for line in runs), rule.__name__
 
 
-def test_the_user_guide_runs_end_to_end(workspace):
-    lines = [line for doc, line in documented_commands() if doc == GUIDE and is_guide_run(doc, line)]
-    assert lines[0].startswith('python tools/train.py configs/demo/davit-tiny_shapes-demo.py'), lines
-    logs = {}
-    for line in lines:
-        for name, shrunk in GUIDE_RENAMES.items():
-            line = line.replace(name, shrunk)
-        if line.split()[1].startswith(IN_PROCESS):
-            run_in_process(workspace, line)
-            continue
-        config = next(token for token in line.split() if token.startswith('configs/'))
-        trains = 'tools/train.py' in line or 'tools/dist_train.sh' in line
-        logs[line] = run_line(workspace, line, ['--cfg-options', *GUIDE_SHRINK[config]] if trains else [])
-    guide = workspace / 'work_dirs' / 'guide'
-    assert (guide / 'cls' / 'epoch_1.pth').is_file() and (guide / 'cls2' / 'epoch_1.pth').is_file()
-    dist_log = next(log for line, log in logs.items() if 'dist_train' in line)
-    assert 'Distributed training: True' in dist_log and 'device_ids=None' in dist_log  # CPU DDP (mmattn.compat)
-    detector_log = next(log for line, log in logs.items() if 'train.py configs/demo/mask-rcnn' in line)
-    assert re.search(r'loaded \d+ tensors from work_dirs/guide/cls/epoch_1.pth; not in the checkpoint, as '
-                     r'expected for a classifier: norm0, norm1, norm2 ', detector_log)
-    assert len(list((guide / 'det' / 'shown').rglob('*.jpg'))) == 2
-    assert any(re.search(r'mIoU: [\d.]+', log) for log in logs.values())
-    for picture in ('curves.png', 'bar.png', 'maps.png'):
-        assert (workspace / picture).stat().st_size > 1000, picture
-    assert len(list((workspace / 'attn').glob('*.png'))) > 3
+class TestUserGuide:
+    """A scope (pytest-xdist worker) of its own, with its own workspace: the longest test of the suite."""
+
+    def test_runs_end_to_end(self, workspace):
+        lines = [line for doc, line in documented_commands() if doc == GUIDE and is_guide_run(doc, line)]
+        assert lines[0].startswith('python tools/train.py configs/demo/davit-tiny_shapes-demo.py'), lines
+        logs = {}
+        for line in lines:
+            for name, shrunk in GUIDE_RENAMES.items():
+                line = line.replace(name, shrunk)
+            if line.split()[1].startswith(IN_PROCESS):
+                run_in_process(workspace, line)
+                continue
+            config = next(token for token in line.split() if token.startswith('configs/'))
+            trains = 'tools/train.py' in line or 'tools/dist_train.sh' in line
+            logs[line] = run_line(workspace, line, ['--cfg-options', *GUIDE_SHRINK[config]] if trains else [])
+        guide = workspace / 'work_dirs' / 'guide'
+        assert (guide / 'cls' / 'epoch_1.pth').is_file() and (guide / 'cls2' / 'epoch_1.pth').is_file()
+        dist_log = next(log for line, log in logs.items() if 'dist_train' in line)
+        assert 'Distributed training: True' in dist_log and 'device_ids=None' in dist_log  # CPU DDP (mmattn.compat)
+        detector_log = next(log for line, log in logs.items() if 'train.py configs/demo/mask-rcnn' in line)
+        assert re.search(r'loaded \d+ tensors from work_dirs/guide/cls/epoch_1.pth; not in the checkpoint, as '
+                         r'expected for a classifier: norm0, norm1, norm2 ', detector_log)
+        assert len(list((guide / 'det' / 'shown').rglob('*.jpg'))) == 2
+        assert any(re.search(r'mIoU: [\d.]+', log) for log in logs.values())
+        for picture in ('curves.png', 'bar.png', 'maps.png'):
+            assert (workspace / picture).stat().st_size > 1000, picture
+        assert len(list((workspace / 'attn').glob('*.png'))) > 3
 
 
 def test_release_conversions_and_their_evaluations_run(workspace):

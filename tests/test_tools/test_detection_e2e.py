@@ -1,14 +1,14 @@
 """COCO detection through the real command lines, on the generated COCO-format set: train from a classifier
-checkpoint, test (bbox and segm mAP, --out, --show-dir), RetinaNet, Cascade, 2-process training on CPU."""
+checkpoint, test (bbox and segm mAP, --out, --show-dir), RetinaNet, Cascade. (2-process training of a dense
+model on CPU: tests/test_tools/test_segmentation_e2e.py.)"""
 import glob
-import os.path as osp
 import pickle
 import re
 
 import pytest
 
 from mmattn.datasets import SHAPE_CLASSES
-from tests.conftest import free_port, run_command, run_tool
+from tests.conftest import run_tool
 from tests.smoke import make_dense_smoke_config, save_classifier_checkpoint
 
 SIZE_FACTOR = 0.1  # 1333x800 -> 133x80, crops 38x60: a few seconds per step on a CPU
@@ -36,7 +36,7 @@ def assert_coco_metrics(output, with_masks=True):
 
 
 class TestMaskRCNN:
-    """One scope (pytest-xdist worker) for the three Mask R-CNN runs, another for the other detectors."""
+    """One scope (pytest-xdist worker) for the two Mask R-CNN runs, one for Cascade, another for the rest."""
 
     # DaViT's: the user guide's run (tests/test_docs_commands.py)
     @pytest.mark.parametrize('model', ['dat', 'dilateformer'])
@@ -68,19 +68,12 @@ def test_retinanet_trains_validates_and_draws(coco_shapes, tmp_path):
     assert len(drawn) == 3
 
 
-def test_cascade_mask_rcnn_trains_and_validates(coco_shapes, tmp_path):
-    _, log = train_detector(config_of('dat', 'cascade-mask-rcnn', '3x'), coco_shapes, str(tmp_path))
-    assert_coco_metrics(log)
+class TestCascadeMaskRCNN:
+    """A scope of its own: the slowest detector to train and validate."""
 
-
-def test_two_process_distributed_detection_on_cpu(coco_shapes, tmp_path):
-    config = make_dense_smoke_config(config_of('davit', 'mask-rcnn'), coco_shapes, str(tmp_path), SHAPE_CLASSES,
-                                     SIZE_FACTOR, batch_size=1)
-    result = run_command(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(tmp_path),
-                          '--no-validate'], env={'PORT': str(free_port())})
-    assert result.returncode == 0, result.stdout[-6000:]
-    assert 'Distributed training: True' in result.stdout and 'device_ids=None' in result.stdout
-    assert osp.isfile(tmp_path / 'iter_2.pth')
+    def test_trains_and_validates(self, coco_shapes, tmp_path):
+        _, log = train_detector(config_of('dat', 'cascade-mask-rcnn', '3x'), coco_shapes, str(tmp_path))
+        assert_coco_metrics(log)
 
 
 def test_missing_coco_explains_the_layout(tmp_path):

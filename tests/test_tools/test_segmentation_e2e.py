@@ -79,6 +79,8 @@ def test_semantic_fpn_trains_and_validates(ade_shapes, tmp_path):
 
 
 def test_two_process_distributed_segmentation_on_cpu(ade_shapes, tmp_path):
+    """tools/dist_train.sh with a dense model on CPU (gloo, DDP without device_ids, SyncBN heads made BN): the
+    same launcher and mmattn.compat path as a detector's, which is not run a second time."""
     config = make_dense_smoke_config(config_of('dilateformer'), ade_shapes, str(tmp_path), CLASSES, SIZE_FACTOR,
                                      batch_size=2)
     result = run_command(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(tmp_path),
