@@ -81,17 +81,26 @@ def ade_shapes(tmp_path_factory):
 # first, so that the workers finish together instead of one starting a long module while the other ends
 LONGEST_SCOPES = (
     'tests/test_docs_commands.py::TestUserGuide',
-    'tests/test_tools/test_detection_e2e.py::TestCascadeMaskRCNN',
-    'tests/test_tools/test_davit_e2e.py',
-    'tests/test_tools/test_fsdp2_e2e.py',
-    'tests/test_tools/test_run_safety_tools.py',
-    'tests/test_models/test_compile.py::TestDilateFormer',
     'tests/test_tools/test_detection_e2e.py::TestMaskRCNN',
-    'tests/test_models/test_compile.py',
+    'tests/test_tools/test_segmentation_e2e.py::TestUPerNet',
+    'tests/test_tools/test_fsdp2_e2e.py',
+    'tests/test_tools/test_davit_e2e.py',
+    'tests/test_tools/test_run_safety_tools.py',
     'tests/test_docs_commands.py',
-    'tests/test_converters/test_davit.py',
+    'tests/test_models/test_compile.py::TestDilateFormer',
+    'tests/test_models/test_compile.py',
     'tests/test_tools/test_segmentation_e2e.py',
+    'tests/test_converters/test_davit.py',
+    'tests/test_configs/test_det_configs.py',
+    'tests/test_tools/test_detection_e2e.py',
+    'tests/test_tools/test_datpp_e2e.py',
+    'tests/test_tools/test_detection_e2e.py::TestCascadeMaskRCNN',
 )
+
+
+def pytest_configure(config):
+    if hasattr(config.option, 'loadscopereorder'):  # pytest-xdist would order the scopes by their test count
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(items):

@@ -41,13 +41,6 @@ def test_resume_continues_from_the_saved_iteration(trained, tmp_path):
     assert not re.search(r'Iter\(train\) \[1/6\]', result.stdout)
 
 
-def test_amp_flag_trains_on_cpu_with_bfloat16(imagenet_shapes, tmp_path):
-    config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), max_iters=2)
-    result = run_tool('tools/train.py', config, '--amp', '--no-validate')
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert "type='mmattn.CpuAmpOptimWrapper'" in result.stdout  # the config the runner logs
-
-
 def test_two_process_distributed_test_on_cpu(trained, tmp_path):
     config, work_dir, _ = trained
     result = run_command(['bash', 'tools/dist_test.sh', config, osp.join(work_dir, 'iter_4.pth'), '2',
@@ -55,30 +48,6 @@ def test_two_process_distributed_test_on_cpu(trained, tmp_path):
     assert result.returncode == 0, result.stdout[-6000:]
     assert 'Distributed training: True' in result.stdout
     assert re.search(r'accuracy/top1: [\d.]+', result.stdout)
-
-
-def test_missing_dataset_explains_layout_and_demo(tmp_path):
-    result = run_tool('tools/train.py', CONFIG, '--work-dir', str(tmp_path),
-                      '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}/no_imagenet')
-    assert result.returncode != 0
-    assert 'no_imagenet' in result.stdout and 'ImageNet layout' in result.stdout
-    assert 'meta/train.txt' in result.stdout and 'make demo' in result.stdout
-    assert 'Traceback' not in result.stdout
-
-
-def test_untrusted_checkpoint_is_refused_not_executed(imagenet_shapes, tmp_path):
-    import os
-
-    class Exploit:
-        def __reduce__(self):
-            return (os.system, (f'touch {tmp_path}/pwned',))
-
-    torch.save({'state_dict': {}, 'x': Exploit()}, tmp_path / 'evil.pth')
-    config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path))
-    result = run_tool('tools/test.py', config, str(tmp_path / 'evil.pth'))
-    assert result.returncode != 0
-    assert 'system' in result.stdout and 'does not unpickle' in result.stdout
-    assert not (tmp_path / 'pwned').exists()
 
 
 def test_test_and_resume_refuse_a_checkpoint_that_does_not_fit(trained, tmp_path):
@@ -111,3 +80,35 @@ def test_plot_curves_draws_a_png_per_run_and_names_unknown_keys(trained, tmp_pat
         plot([work_dir, '--keys', 'loss_typo', '--out', str(out)])
     with pytest.raises(SystemExit, match='no <timestamp>/vis_data/scalars.json'):
         plot([str(tmp_path), '--out', str(out)])
+
+
+class TestWithoutTheTrainedModel:
+    """A scope (pytest-xdist worker) apart from the tests of the module's trained model."""
+
+    def test_amp_flag_trains_on_cpu_with_bfloat16(self, imagenet_shapes, tmp_path):
+        config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path), max_iters=2)
+        result = run_tool('tools/train.py', config, '--amp', '--no-validate')
+        assert result.returncode == 0, result.stdout[-4000:]
+        assert "type='mmattn.CpuAmpOptimWrapper'" in result.stdout  # the config the runner logs
+
+    def test_missing_dataset_explains_layout_and_demo(self, tmp_path):
+        result = run_tool('tools/train.py', CONFIG, '--work-dir', str(tmp_path),
+                          '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}/no_imagenet')
+        assert result.returncode != 0
+        assert 'no_imagenet' in result.stdout and 'ImageNet layout' in result.stdout
+        assert 'meta/train.txt' in result.stdout and 'make demo' in result.stdout
+        assert 'Traceback' not in result.stdout
+
+    def test_untrusted_checkpoint_is_refused_not_executed(self, imagenet_shapes, tmp_path):
+        import os
+
+        class Exploit:
+            def __reduce__(self):
+                return (os.system, (f'touch {tmp_path}/pwned',))
+
+        torch.save({'state_dict': {}, 'x': Exploit()}, tmp_path / 'evil.pth')
+        config = make_smoke_config(CONFIG, imagenet_shapes, str(tmp_path))
+        result = run_tool('tools/test.py', config, str(tmp_path / 'evil.pth'))
+        assert result.returncode != 0
+        assert 'system' in result.stdout and 'does not unpickle' in result.stdout
+        assert not (tmp_path / 'pwned').exists()
