@@ -55,3 +55,27 @@ def test_dense_backbone_against_timm(capsys, tmp_path):
 def test_a_reference_of_another_backbone_is_refused_with_the_right_one(tmp_path):
     with pytest.raises(SystemExit, match=r'--compare timm covers DaViT backbones, not DAT.*DAT: --compare official'):
         main(['configs/dat/dat-tiny_in1k.py', '--shape', '32', '--compare', 'timm'])
+
+
+def test_check_compile_passes_a_faithful_backend_and_catches_a_wrong_one(capsys, tmp_path):
+    import torch._dynamo
+
+    from tests.conftest import REPO
+    from tools.analysis.check_compile import main as check_compile
+    config = tmp_path / 'small_davit.py'  # a few small blocks: tracing the whole DaViT-T twice takes a minute
+    config.write_text(f"_base_ = ['{REPO}/configs/davit/davit-tiny_in1k.py']\n"
+                      "model = dict(backbone=dict(arch=dict(_delete_=True, embed_dims=[8, 16, 32, 64], depths=[1, 1, 1, 1], "
+                      "num_heads=[1, 2, 4, 8])), head=dict(in_channels=64))\n")
+
+    def off_by_a_percent(graph_module, example_inputs):  # a backend whose code is subtly wrong
+        return lambda *args: [t * 1.01 for t in graph_module(*args)]
+
+    torch._dynamo.register_backend(off_by_a_percent, name='mmattn_test_off_by_a_percent')
+    arguments = [str(config), '--shape', '32', '--batch', '1']
+    torch._dynamo.reset()
+    assert check_compile([*arguments, '--backend', 'eager']) == 0
+    printed = capsys.readouterr().out
+    assert printed.count(': ok') == 3 and 'first compiled call' in printed
+    torch._dynamo.reset()
+    assert check_compile([*arguments, '--backend', 'mmattn_test_off_by_a_percent']) == 1
+    assert capsys.readouterr().out.count('MISMATCH') == 3
