@@ -2,12 +2,13 @@
 
     python tools/analysis/check_compile.py CONFIG [--backend inductor] [--shape H [W]] [--batch N] [--threads N]
 
-Compiles the backbone as ``compile=True`` does (static shapes), runs one training step without drop path
-(forward + backward, loss: each output weighted by a fixed ramp) and one inference forward, and compares both with eager float32
-and, as ground truth, eager float64: a compiled model is right when its error against float64 is of the order
-of eager float32's own. Prints the compile times (first calls) and the largest errors relative to each
-tensor's largest value (outputs, and every parameter's gradient). Exit status 1 when the compiled error
-exceeds ``--tolerance`` times eager float32's (and 1e-5).
+Compiles the backbone as ``compile=True`` does (static shapes), runs one inference forward and one training
+step without drop path (forward + backward, loss: each output weighted by a fixed ramp), and compares them with
+eager float32 and, as ground truth, eager float64: a compiled model is right when, for every output and every
+parameter's gradient, its error against float64 (relative to the tensor's largest value) is of the order of
+eager float32's own. Prints the compile times (first calls) and, per kind, the tensor whose compiled error is
+largest next to eager float32's. Exit status 1 when a compiled error exceeds ``--tolerance`` times eager
+float32's (and 1e-5).
 """
 import argparse
 import copy
@@ -52,16 +53,10 @@ def step(forward, model, x, train):
     return [o.detach().double() for o in outs], grads
 
 
-def relative_error(actual, expected):
-    return ((actual - expected).abs().max() / expected.abs().max().clamp_min(1e-30)).item()
-
-
-def worst(actual, expected, skip=()):
-    """``(name, error)`` of the largest relative error over matching tensors (lists or dicts)."""
+def relative_errors(actual, expected):
+    """``{key: max |actual - expected| / max |expected|}`` over matching tensors (lists or dicts)."""
     pairs = actual.items() if isinstance(actual, dict) else enumerate(actual)
-    errors = {k: relative_error(v, expected[k]) for k, v in pairs if k not in skip}
-    name = max(errors, key=errors.get)
-    return name, errors[name]
+    return {k: ((v - expected[k]).abs().max() / expected[k].abs().max().clamp_min(1e-30)).item() for k, v in pairs}
 
 
 def main(argv=None):
@@ -79,10 +74,9 @@ def main(argv=None):
     x = torch.randn(args.batch, 3, *shape, generator=torch.Generator().manual_seed(0))
     reference = copy.deepcopy(backbone).double()
     compiled = torch.compile(backbone, backend=args.backend, dynamic=False)
-    # a key bias adds the same logit to every key of a query: its true gradient is zero, its computed one noise
-    skip = {n for n, _ in backbone.named_parameters() if n.endswith('proj_k.bias')}
     failed = False
-    for train in (True, False):
+    # inference first: training steps update BatchNorm statistics (DilateFormer), by different amounts per model
+    for train in (False, True):
         mode = 'training' if train else 'inference'
         print(f'.. {mode}: eager float64, eager float32, then {args.backend} (compiling)', flush=True)
         truth = step(reference, reference, x.double(), train)
@@ -90,15 +84,19 @@ def main(argv=None):
         start = time.perf_counter()
         result = step(compiled, backbone, x, train)
         print(f'{mode}: first compiled call {time.perf_counter() - start:.1f} s', flush=True)
-        for what, index in (('outputs', 0), ('gradients', 1)):
-            if not train and what == 'gradients':
-                continue
-            name, compiled_error = worst(result[index], truth[index], skip)
-            _, eager_error = worst(eager[index], truth[index], skip)
-            ok = compiled_error <= max(args.tolerance * eager_error, 1e-5)
-            failed |= not ok
-            print(f'{mode} {what}: compiled vs float64 {compiled_error:.1e} (worst: {name}), eager float32 vs '
-                  f'float64 {eager_error:.1e}: {"ok" if ok else "MISMATCH"}')
+        for what, index in (('outputs', 0), ('gradients', 1)) if train else (('outputs', 0), ):
+            compiled_errors = relative_errors(result[index], truth[index])
+            eager_errors = relative_errors(eager[index], truth[index])
+            # per tensor: a gradient that is zero in exact arithmetic (a bias before a norm, a key bias) is
+            # rounding noise in both, and its eager error is as large as the compiled one
+            bad = [k for k in compiled_errors if compiled_errors[k] > max(args.tolerance * eager_errors[k], 1e-5)]
+            key = bad[0] if bad else max(compiled_errors,
+                                         key=lambda k: compiled_errors[k] / max(eager_errors[k], 1e-7))
+            failed |= bool(bad)
+            verdict = f'MISMATCH in {len(bad)}' if bad else 'ok, all'
+            print(f'{mode} {what}: {verdict} of {len(compiled_errors)}; {"first" if bad else "worst against eager"}: '
+                  f'{key}, compiled vs float64 {compiled_errors[key]:.1e}, eager float32 vs float64 '
+                  f'{eager_errors[key]:.1e}')
     return int(failed)
 
 
