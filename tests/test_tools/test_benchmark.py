@@ -79,3 +79,15 @@ def test_check_compile_passes_a_faithful_backend_and_catches_a_wrong_one(capsys,
     torch._dynamo.reset()
     assert check_compile([*arguments, '--backend', 'mmattn_test_off_by_a_percent']) == 1
     assert capsys.readouterr().out.count(': MISMATCH in') == 3
+
+
+def test_reference_fp32_keeps_autocast_on_mmattn_s_side_only(capsys, tmp_path):
+    arguments = ['configs/davit/davit-tiny_in1k.py', '--shape', '32', '--compare', 'timm', '--amp']
+    _, both = run_benchmark(capsys, tmp_path, *arguments)
+    printed, mixed = run_benchmark(capsys, tmp_path, *arguments, '--reference-fp32')
+    assert both['amp'] == mixed['amp'] == 'bfloat16' and mixed['reference_fp32'] and not both['reference_fp32']
+    assert '(reference in float32)' in printed
+    # the same bf16 arithmetic on both sides agrees far better than bf16 against float32
+    assert both['compare']['max_abs_diff'] < 0.1 * mixed['compare']['max_abs_diff']
+    with pytest.raises(SystemExit):
+        main(['configs/davit/davit-tiny_in1k.py', '--reference-fp32', '--compare', 'timm'])  # without --amp

@@ -25,7 +25,8 @@ For dense configs the reference returns its stage outputs through copies of mmat
 side is compiled (``--compile``: ``torch.compile`` as mmengine's ``compile=True`` does; the first call's time
 is reported as the compile time), put in channels-last (``--channels-last``) or run under autocast (``--amp``:
 bfloat16 on CPU, float16 on CUDA; ``--amp-dtype`` overrides) only where the flag says; ``--amp`` and
-``--channels-last`` apply to the reference too, so that the two run the same arithmetic.
+``--channels-last`` apply to the reference too, so that the two run the same arithmetic, unless
+``--reference-fp32`` keeps the reference in float32 (mixed precision against the reference's full precision).
 
 ``--profile`` (CPU) profiles one more step of each side by operator: the time in matrix products and
 convolutions (the model's arithmetic, at the BLAS / oneDNN library's speed in both implementations), the top
@@ -66,6 +67,8 @@ def parse_args(argv=None):
                         help='infer: forward under no_grad; train: forward + backward. Defaults to infer')
     parser.add_argument('--amp', action='store_true', help='autocast: bfloat16 on CPU, float16 on CUDA')
     parser.add_argument('--amp-dtype', choices=['bfloat16', 'float16'], help='the autocast dtype instead')
+    parser.add_argument('--reference-fp32', action='store_true',
+                        help='with --amp: run the reference in float32 (autocast on mmattn\'s side only)')
     parser.add_argument('--compile', action='store_true', help='torch.compile the mmattn model')
     parser.add_argument('--compile-backend', default='inductor', help='torch.compile backend. Defaults to inductor')
     parser.add_argument('--channels-last', action='store_true', help='channels-last inputs and 4-D weights')
@@ -84,6 +87,8 @@ def parse_args(argv=None):
         parser.error('--shape takes H W, or one value for a square input')
     if args.batch < 1 or args.repeats < 1 or args.warmup < 0:
         parser.error('--batch and --repeats must be at least 1, --warmup at least 0')
+    if args.reference_fp32 and not (args.amp and args.compare):
+        parser.error('--reference-fp32 compares mmattn under --amp with a --compare reference in float32')
     if args.profile and args.device != 'cpu':
         parser.error('--profile reads CPU operator times; use it with --device cpu')
     if args.device == 'cuda' and not torch.cuda.is_available():
@@ -232,11 +237,13 @@ def make_step(forward, module, x, mode, autocast, device):
     return step
 
 
-def max_abs_diff(forwards, modules, x, autocast):
-    for module in modules:
+def max_abs_diff(forwards, modules, x, autocasts):
+    outputs = []
+    for forward, module, autocast in zip(forwards, modules, autocasts):
         module.eval()
-    with torch.no_grad(), autocast():
-        a, b = (as_tuple(f(x)) for f in forwards)
+        with torch.no_grad(), autocast():
+            outputs.append(as_tuple(forward(x)))
+    a, b = outputs
     if len(a) != len(b):
         raise RuntimeError(f'the outputs differ in number: {len(a)} vs {len(b)}')
     return max((p.float() - q.float()).abs().max().item() for p, q in zip(a, b))
@@ -269,18 +276,22 @@ def run(args):
     def autocast():
         return torch.autocast(args.device, dtype=amp_dtype) if args.amp else contextlib.nullcontext()
 
+    def autocast_of(name):
+        return contextlib.nullcontext if name != 'mmattn' and args.reference_fp32 else autocast
+
     x = torch.randn(args.batch, cfg.model.backbone.get('in_channels', 3), *shape,
                     generator=torch.Generator().manual_seed(0)).to(device, memory_format=memory_format)
     diff = None
     if args.compare:
         progress('comparing the outputs (eval mode)')
-        diff = max_abs_diff([implementations['mmattn'][0], ref], [model, ref], x, autocast)
+        diff = max_abs_diff([implementations['mmattn'][0], ref], [model, ref], x,
+                            [autocast_of('mmattn'), autocast_of(args.compare)])
     if args.compile:
         compiled = torch.compile(forward, backend=args.compile_backend, dynamic=False)  # as mmattn.compat
         implementations['mmattn'] = (compiled, model)
     for _, module in implementations.values():
         module.train(args.mode == 'train')
-    steps = {name: make_step(f, module, x, args.mode, autocast, args.device)
+    steps = {name: make_step(f, module, x, args.mode, autocast_of(name), args.device)
              for name, (f, module) in implementations.items()}
     compile_s = None
     if args.compile:
@@ -301,6 +312,7 @@ def run(args):
         config=args.config, task=task, measured=measured, backbone=cfg.model.backbone.type,
         input_shape=[args.batch, x.shape[1], *shape], mode=args.mode, device=args.device,
         threads=torch.get_num_threads(), amp=str(amp_dtype).replace('torch.', '') if args.amp else None,
+        reference_fp32=args.reference_fp32,
         compile=args.compile_backend if args.compile else None, compile_s=compile_s,
         channels_last=args.channels_last, repeats=args.repeats, torch=torch.__version__,
         load_average=os.getloadavg()[0] if hasattr(os, 'getloadavg') else None,
@@ -323,7 +335,8 @@ def run(args):
 
 def report(result):
     batch, _, h, w = result['input_shape']
-    how = ', '.join(filter(None, [result['mode'], result['amp'] and f'autocast {result["amp"]}',
+    amp = result['amp'] and f'autocast {result["amp"]}' + (' (reference in float32)' * result['reference_fp32'])
+    how = ', '.join(filter(None, [result['mode'], amp,
                                   result['compile'] and f'compiled ({result["compile"]})',
                                   result['channels_last'] and 'channels-last']))
     print(f'{result["backbone"]} {result["measured"]} ({result["task"]}), input {h}x{w} (H x W), batch {batch}, '
