@@ -1,7 +1,7 @@
 """Throughput, latency and peak memory of a config's model, optionally side by side with its reference.
 
     python tools/analysis/benchmark.py CONFIG [--shape H [W]] [--batch N] [--mode infer|train] [--amp]
-        [--compile] [--channels-last] [--device cpu|cuda] [--threads N] [--repeats N] [--warmup N]
+        [--reference-fp32] [--compile] [--channels-last] [--device cpu|cuda] [--threads N] [--repeats N] [--warmup N]
         [--compare timm|official] [--profile] [--json OUT] [--cfg-options KEY=VALUE ...]
 
 What is measured follows the config's task (its ``default_scope``): a classification config measures the
