@@ -68,7 +68,7 @@ def peak_bytes(function: Callable[[], None], device: str = 'cpu') -> int:
     return peak_cuda_bytes(function) if str(device).startswith('cuda') else peak_cpu_bytes(function)
 
 
-# dense matrix products: the same arithmetic in both implementations of a model, at the BLAS library's speed
+# matrix products and convolutions: the same arithmetic in both implementations of a model, by the same libraries
 MATMUL_OPS = ('aten::mm', 'aten::addmm', 'aten::bmm', 'aten::baddbmm', 'aten::baddbmm_', 'aten::addmm_',
               'aten::addbmm', 'aten::mkldnn_convolution', 'aten::convolution_backward')
 
