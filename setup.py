@@ -23,6 +23,7 @@ setup(
     long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs', 'reference', 'reference.*')),
+    package_data={'mmattn.models.layers': ['csrc/*.cpp']},  # built on first use (cpu_kernels.py)
     python_requires='>=3.9',
     install_requires=read_requirements('runtime.txt') + read_requirements('mminstall.txt'),
     extras_require={

@@ -72,4 +72,7 @@ if ! stamp_ok packages "$REQ_HASH"; then
     pip_install --no-deps --no-build-isolation -e "$ROOT"
     stamp_set packages "$REQ_HASH"
 fi
+
+# 6. mmattn's own CPU kernels (mmattn/models/layers/csrc), cached per source and torch version; a no-op when built
+"$PY" -c 'from mmattn.models.layers.cpu_kernels import load_cpu_kernels as load; load(strict=True)' 
 log "environment ready: $VENV"

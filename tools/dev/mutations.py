@@ -6,6 +6,7 @@ that must fail. New code comes with its mutations (issue 13).
 T_OPTIONS = 'tests/test_models/test_backbones/test_options_pinned.py'
 T_DAT_PINS = 'tests/test_models/test_backbones/test_dat_pins.py'
 T_DEFORMABLE = 'tests/test_models/test_layers/test_deformable_attention.py'
+T_KERNELS = 'tests/test_models/test_layers/test_cpu_kernels.py'
 T_DAVIT_ATTN = 'tests/test_models/test_layers/test_davit_attention.py'
 T_DILATED = 'tests/test_models/test_layers/test_dilated_attention.py'
 T_NATTEN = 'tests/test_models/test_layers/test_neighbourhood_attention.py'
@@ -189,4 +190,15 @@ MUTATIONS = [
     dict(name='compile: dynamic shapes by default (inductor fails on DilateFormer)', file='mmattn/compat.py',
          find="options.setdefault('dynamic', False)", replace='pass',
          tests=['tests/test_engine/test_compile_option.py']),
+    dict(name='position-bias kernel: x weights swapped', file='mmattn/models/layers/csrc/position_bias.cpp',
+         find='dst[k] = (t[0] * wx0[k] + t[1] * wx1[k])', replace='dst[k] = (t[0] * wx1[k] + t[1] * wx0[k])',
+         tests=[T_KERNELS]),
+    dict(name='position-bias kernel: last table column never read', file='mmattn/models/layers/csrc/position_bias.cpp',
+         find='(ix < static_cast<T>(width))', replace='(ix < static_cast<T>(width - 1))', tests=[T_KERNELS]),
+    dict(name="position-bias kernel: only the first thread's table gradient kept",
+         file='mmattn/models/layers/csrc/position_bias.cpp', find='grad_table->add_(dtable_threads.sum(0)',
+         replace='grad_table->add_(dtable_threads[0]', tests=[T_KERNELS]),
+    dict(name='position-bias kernel: position gradient with the wrong sign',
+         file='mmattn/models/layers/csrc/position_bias.cpp', find='at::tensor({-scale_x, -scale_y}',
+         replace='at::tensor({scale_x, scale_y}', tests=[T_KERNELS]),
 ]

@@ -28,17 +28,21 @@ DAT++ (``conventions='dat++'``, Xia et al., arXiv 2309.01430) changes four of th
 * the bias table ``(heads, 2 * rpe_h - 1, 2 * rpe_w - 1)`` (sized from the training map) is a continuous table
   sampled at any map size, never resized.
 
-On CPU the attention core is one autograd function with a hand-written backward, working chunk by chunk over
-the queries: the sampling grid of the bias is never kept, and the bias becomes the logits in place. Small
-attention maps keep their probabilities for backward; large ones (detection sizes) use a flash-attention
-forward and recompute bias and probabilities in backward, so nothing of size ``Nq * Nk`` is kept between
-forward and backward. Other devices use ``F.scaled_dot_product_attention`` with the bias through autograd.
+On CPU the attention core is one autograd function with a hand-written backward, and the bias is sampled by
+a compiled kernel (``csrc/position_bias.cpp``) that reads the table at ``query - position`` directly: no
+``(groups, Nq, Nk, 2)`` sampling grid is ever built, and its backward scatters into per-thread copies of the
+table, so all threads work whatever the number of offset groups. Small attention maps keep their probabilities
+for backward; large ones (detection sizes) use a flash-attention forward over chunks of queries and recompute
+bias and probabilities in backward, so nothing of size ``Nq * Nk`` is kept between forward and backward. Other
+devices use ``F.scaled_dot_product_attention`` with the bias through autograd.
 """
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .cpu_kernels import load_cpu_kernels
 
 # queries per chunk are chosen so that one chunk's bias, grid and probabilities stay near this many elements
 _CHUNK_ELEMENTS = 1 << 24
@@ -84,6 +88,30 @@ def _bias_grid(query_half: torch.Tensor, pos_half: torch.Tensor) -> torch.Tensor
     return query_half[None, :, None, :] - pos_half[:, None, :, :]
 
 
+def _sample_bias(table: torch.Tensor, pos_half: torch.Tensor, query_half: torch.Tensor) -> torch.Tensor:
+    """``grid_sample(table, query/2 - pos/2)``, ``(Bg, hg, Nq, Nk)``: the compiled kernel (no grid tensor), or
+    ATen's ``grid_sample`` where it could not be built."""
+    if load_cpu_kernels():
+        return torch.ops.mmattn_cpu.sample_position_bias(table, pos_half, query_half)
+    return F.grid_sample(table, _bias_grid(query_half, pos_half), mode='bilinear', padding_mode='zeros',
+                         align_corners=True)
+
+
+def _sample_bias_backward(grad: torch.Tensor, table: torch.Tensor, pos_half: torch.Tensor,
+                          query_half: torch.Tensor, dtable: Optional[torch.Tensor], dpos: Optional[torch.Tensor]):
+    """Accumulate the gradients of :func:`_sample_bias` for ``grad`` into ``dtable`` and ``dpos`` (either may be
+    None)."""
+    if load_cpu_kernels():
+        torch.ops.mmattn_cpu.sample_position_bias_backward(grad, table, pos_half, query_half, dtable, dpos)
+        return
+    gt, gg = torch.ops.aten.grid_sampler_2d_backward(grad.to(table.dtype), table, _bias_grid(query_half, pos_half),
+                                                     0, 0, True, [dtable is not None, dpos is not None])
+    if dtable is not None:
+        dtable += gt
+    if dpos is not None:
+        dpos -= gg.sum(1)
+
+
 def _chunk_size(num_queries: int, num_keys: int, per_key: int) -> int:
     return max(1, min(num_queries, _CHUNK_ELEMENTS // max(1, num_keys * per_key)))
 
@@ -96,9 +124,10 @@ class _DeformableAttentionCore(torch.autograd.Function):
     ``save_probs``. Returns ``(B, h, Nq, d)``.
 
     With ``save_probs`` the forward keeps the ``(B*h, Nq, Nk)`` probabilities for backward (the reference keeps
-    them too, plus its sampling grid); without, it runs a flash-attention forward, keeps nothing of size
-    ``Nq * Nk`` and the backward recomputes bias and probabilities. Both process the queries in chunks, so no
-    temporary grid or bias of the full ``Nq * Nk`` size exists at once.
+    them too, plus its sampling grid and the bias), computed in place in one buffer: the bias, then the logits,
+    then the softmax. Without, it runs a flash-attention forward over chunks of queries, keeps nothing of size
+    ``Nq * Nk`` and the backward recomputes bias and probabilities. The backward works chunk by chunk, so that
+    its temporaries stay near ``_CHUNK_ELEMENTS``.
     """
 
     @staticmethod
@@ -106,34 +135,26 @@ class _DeformableAttentionCore(torch.autograd.Function):
     def forward(ctx, q, k, v, table, pos_half, query_half, scale, save_probs):
         B, h, Nq, d = q.shape
         Nk = k.shape[2]
-        Bg, hg = table.shape[:2]
         table = table.to(pos_half.dtype)  # the bias is sampled in the (>= float32) precision of the positions
         q3 = q.reshape(B * h, Nq, d)
         k3, v3 = k.view(B * h, Nk, d), v.view(B * h, Nk, d)
-        step = _chunk_size(Nq, Nk, 2 * B * h + 2 * Bg)
-        out = q.new_empty(B * h, Nq, d)
-        probs = q.new_empty(B * h, Nq, Nk) if save_probs and step < Nq else None
-        lse = None if save_probs else q.new_empty(B, h, Nq)
-        for s in range(0, Nq, step):
-            e = min(Nq, s + step)
-            grid = _bias_grid(query_half[s:e], pos_half)
-            bias = F.grid_sample(table, grid, mode='bilinear', padding_mode='zeros', align_corners=True)
-            del grid
-            bias = bias.view(B * h, e - s, Nk).to(q.dtype)
-            if save_probs:
-                bias.baddbmm_(q3[:, s:e], k3.transpose(1, 2), alpha=scale)  # (q . k) * scale + bias
-                if step >= Nq:  # one chunk: the softmax in place (row-wise, each value read before written)
-                    probs = torch.ops.aten._softmax.out(bias, -1, False, out=bias)
-                    out = torch.bmm(probs, v3)
-                else:
-                    probs[:, s:e] = torch.softmax(bias, dim=-1)
-                    out[:, s:e] = torch.bmm(probs[:, s:e], v3)
-            else:
+        lse = probs = None
+        if save_probs:
+            logits = _sample_bias(table, pos_half, query_half).view(B * h, Nq, Nk).to(q.dtype)
+            logits.baddbmm_(q3, k3.transpose(1, 2), alpha=scale)  # (q . k) * scale + bias
+            probs = torch.ops.aten._softmax.out(logits, -1, False, out=logits)  # row-wise: each value read first
+            out = torch.bmm(probs, v3)
+        else:
+            out, lse = q.new_empty(B * h, Nq, d), q.new_empty(B, h, Nq)
+            step = _chunk_size(Nq, Nk, B * h)
+            for s in range(0, Nq, step):
+                e = min(Nq, s + step)
+                bias = _sample_bias(table, pos_half, query_half[s:e]).view(B, h, e - s, Nk).to(q.dtype)
                 o, l = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
-                    q[:, :, s:e], k, v, 0.0, False, attn_mask=bias.view(B, h, e - s, Nk), scale=scale)
+                    q[:, :, s:e], k, v, 0.0, False, attn_mask=bias, scale=scale)
                 out.view(B, h, Nq, d)[:, :, s:e] = o
                 lse[:, :, s:e] = l
-            del bias
+                del bias
         # the probabilities are kept as an attribute, not a saved tensor, so that backward can free them early
         ctx.save_for_backward(q3, k3, v3, table, pos_half, query_half, out, lse)
         ctx.probs = probs
@@ -146,7 +167,6 @@ class _DeformableAttentionCore(torch.autograd.Function):
         q3, k3, v3, table, pos_half, query_half, out, lse = ctx.saved_tensors
         saved_probs, ctx.probs = ctx.probs, None
         scale, save_probs, (B, h, Nq, Nk, d) = ctx.scale, ctx.save_probs, ctx.shape
-        table_dtype, table = table.dtype, table.to(pos_half.dtype)
         Bg, hg = table.shape[:2]
         need_q, need_k, need_v, need_table, need_pos = ctx.needs_input_grad[:5]
         grad_out = grad_out.reshape(B * h, Nq, d)
@@ -158,19 +178,17 @@ class _DeformableAttentionCore(torch.autograd.Function):
         dtable = torch.zeros_like(table) if need_table else None
         dpos = torch.zeros_like(pos_half) if need_pos else None
         kt, vt = k3.transpose(1, 2), v3.transpose(1, 2)
-        step = _chunk_size(Nq, Nk, 3 * B * h + 4 * Bg)
+        step = _chunk_size(Nq, Nk, 2 * B * h)
         for s in range(0, Nq, step):
             e = min(Nq, s + step)
             qc, doc = q3[:, s:e], grad_out[:, s:e]
-            grid = None
             if save_probs and saved_probs is not None:
                 probs = saved_probs[:, s:e]
                 if e - s == Nq:
                     saved_probs = None  # one chunk: released as soon as d logits exist
             else:  # recompute the probabilities (from the log-sum-exp; or again after a retain_graph backward)
-                grid = _bias_grid(query_half[s:e], pos_half)
-                probs = F.grid_sample(table, grid, mode='bilinear', padding_mode='zeros', align_corners=True)
-                probs = probs.view(B * h, e - s, Nk).to(q3.dtype).baddbmm_(qc, kt, alpha=scale)
+                probs = _sample_bias(table, pos_half, query_half[s:e]).view(B * h, e - s, Nk).to(q3.dtype)
+                probs.baddbmm_(qc, kt, alpha=scale)
                 probs = probs.sub_(lse[:, s:e]).exp_() if lse is not None else torch.softmax(probs, dim=-1)
             if need_v:
                 dv.baddbmm_(probs.transpose(1, 2), doc)
@@ -181,21 +199,13 @@ class _DeformableAttentionCore(torch.autograd.Function):
             if need_k:
                 dk.baddbmm_(dscores.transpose(1, 2), qc, alpha=scale)
             if need_table or need_pos:
-                if grid is None:
-                    grid = _bias_grid(query_half[s:e], pos_half)
-                gt, gg = torch.ops.aten.grid_sampler_2d_backward(
-                    dscores.view(Bg, hg, e - s, Nk).to(grid.dtype), table, grid, 0, 0, True,
-                    [need_table, need_pos])
-                if need_table:
-                    dtable += gt
-                if need_pos:
-                    dpos -= gg.sum(1)
-            del grid, dscores
+                _sample_bias_backward(dscores.view(Bg, hg, e - s, Nk), table, pos_half, query_half[s:e], dtable, dpos)
+            del dscores
         if need_q:
             dq = dq.mul_(scale).view(B, h, Nq, d)
         dk = dk.view(B, h, Nk, d) if need_k else None
         dv = dv.view(B, h, Nk, d) if need_v else None
-        return dq, dk, dv, dtable.to(table_dtype) if need_table else None, dpos, None, None, None
+        return dq, dk, dv, dtable, dpos, None, None, None
 
 
 class DeformableAttention(nn.Module):
@@ -221,7 +231,8 @@ class DeformableAttention(nn.Module):
         save_attention_limit (int): In training, attention maps of up to this many elements
             (``B * heads * Nq * Nk``) are kept for backward (fastest; the reference keeps them too, plus its
             sampling grid); larger ones are recomputed chunk by chunk in backward, so no ``Nq * Nk`` tensor is
-            kept between forward and backward (detection-size maps). Defaults to ``2**26``.
+            kept between forward and backward. The default keeps up to 1 GiB of float32 per layer: a DAT-T stage-3
+            layer at 800x1344, batch 1, is 2**27.7. Defaults to ``2**28``.
 
     Shapes:
         ``forward(x)``: ``(B, H, W, C) -> (B, H, W, C)``; with ``return_sampling=True`` also the sampling
@@ -239,7 +250,7 @@ class DeformableAttention(nn.Module):
                  conventions: str = 'dat',
                  use_rpe: bool = True,
                  fused: bool = True,
-                 save_attention_limit: int = 2**26):
+                 save_attention_limit: int = 2**28):
         super().__init__()
         if dim % num_heads or num_heads % num_groups:
             raise ValueError(f'DeformableAttention: dim {dim} must be divisible by num_heads {num_heads}, and '

@@ -130,3 +130,11 @@ def test_backward_twice_with_retain_graph(mode):
     first = torch.autograd.grad(y, x, retain_graph=True)[0]
     second = torch.autograd.grad(y, x)[0]
     torch.testing.assert_close(first, second)
+
+
+@pytest.mark.parametrize('mode', ['saved', 'recomputed'])
+def test_matches_reference_without_compiled_kernels(monkeypatch, mode):
+    """Where the CPU kernels cannot be built, the ATen fallback (grid_sample) gives the same results."""
+    import mmattn.models.layers.deformable_attention as module
+    monkeypatch.setattr(module, 'load_cpu_kernels', lambda: False)
+    _compare(_make(**MODES[mode]), torch.randn(2, 5, 9, 24))
