@@ -60,7 +60,7 @@ def load_cpu_kernels(strict: bool = False) -> bool:
         strict (bool): Raise the build error instead of warning and returning False. Defaults to False.
     """
     global _loaded
-    if _loaded is not None and not strict:
+    if _loaded or _loaded is False and not strict:
         return _loaded
     with _quiet_logger('torch.utils.cpp_extension'):  # its import warns that no CUDA runtime exists
         from torch.utils.cpp_extension import load
@@ -81,6 +81,19 @@ def load_cpu_kernels(strict: bool = False) -> bool:
                       'slower ATen formulation instead.')
         _loaded = False
         return False
+    _register_fakes()
     _loaded = True
     return True
+
+
+def _register_fakes():
+    """Shape functions, so that ``torch.compile`` traces through the kernels instead of breaking the graph."""
+
+    @torch.library.register_fake('mmattn_cpu::sample_position_bias')
+    def _(table, pos_half, query_half):
+        return table.new_empty(table.shape[0], table.shape[1], query_half.shape[0], pos_half.shape[1])
+
+    @torch.library.register_fake('mmattn_cpu::sample_position_bias_backward')
+    def _(grad, table, pos_half, query_half, grad_table, grad_pos):
+        return None
 
