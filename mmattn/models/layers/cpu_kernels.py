@@ -2,8 +2,8 @@
 
 The build (about 30 s on 2 cores) happens once per source version, torch version and CPU kind, in
 ``$MMATTN_CACHE/kernels`` (``~/.cache/mmattn/kernels`` by default, next to the mmcv wheels; ``make venv``
-builds them in advance). Where no
-compiler works, the callers fall back to the equivalent, slower ATen formulation after one warning.
+builds them in advance). Where no compiler works, the callers fall back to the equivalent, slower ATen
+formulation after one warning.
 """
 import contextlib
 import hashlib
