@@ -44,7 +44,7 @@ import torch.nn.functional as F
 
 from .cpu_kernels import load_cpu_kernels
 
-# queries per chunk are chosen so that one chunk's bias, grid and probabilities stay near this many elements
+# queries per chunk are chosen so that one chunk's bias and probabilities stay near this many elements
 _CHUNK_ELEMENTS = 1 << 24
 
 
@@ -88,13 +88,18 @@ def _bias_grid(query_half: torch.Tensor, pos_half: torch.Tensor) -> torch.Tensor
     return query_half[None, :, None, :] - pos_half[:, None, :, :]
 
 
-def _sample_bias(table: torch.Tensor, pos_half: torch.Tensor, query_half: torch.Tensor) -> torch.Tensor:
-    """``grid_sample(table, query/2 - pos/2)``, ``(Bg, hg, Nq, Nk)``: the compiled kernel (no grid tensor), or
-    ATen's ``grid_sample`` where it could not be built."""
-    if load_cpu_kernels():
-        return torch.ops.mmattn_cpu.sample_position_bias(table, pos_half, query_half)
+def _grid_sampled_bias(table: torch.Tensor, pos_half: torch.Tensor, query_half: torch.Tensor) -> torch.Tensor:
+    """The bias ``grid_sample(table, query/2 - pos/2)``, ``(Bg, hg, Nq, Nk)``, by ATen (any device, autograd)."""
     return F.grid_sample(table, _bias_grid(query_half, pos_half), mode='bilinear', padding_mode='zeros',
                          align_corners=True)
+
+
+def _sample_bias(table: torch.Tensor, pos_half: torch.Tensor, query_half: torch.Tensor) -> torch.Tensor:
+    """:func:`_grid_sampled_bias` on CPU for the fused core: the compiled kernel (no grid tensor), or ATen's
+    ``grid_sample`` where it could not be built."""
+    if load_cpu_kernels():
+        return torch.ops.mmattn_cpu.sample_position_bias(table, pos_half, query_half)
+    return _grid_sampled_bias(table, pos_half, query_half)
 
 
 def _sample_bias_backward(grad: torch.Tensor, table: torch.Tensor, pos_half: torch.Tensor,
@@ -356,8 +361,7 @@ class DeformableAttention(nn.Module):
         """The position bias ``(B, heads, Nq, Nk)``."""
         table, query_half, pos_half = self._bias_inputs(H, W, pos)
         with torch.autocast(pos.device.type, enabled=False):
-            bias = F.grid_sample(table.to(pos.dtype), _bias_grid(query_half, pos_half), mode='bilinear',
-                                 padding_mode='zeros', align_corners=True)
+            bias = _grid_sampled_bias(table.to(pos.dtype), pos_half, query_half)
         return bias.view(pos.shape[0] // self.num_groups, self.num_heads, H * W, pos_half.shape[1])
 
     def attention_weights(self, x: torch.Tensor):
